@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from ds1ray.adapters.live.http import DEFAULT_TIMEOUT, PlatformHttp
+from ds1ray.adapters.live.platform_http import DEFAULT_TIMEOUT, PlatformHttp
 from ds1ray.live.resilience import (
     Assessment,
     PlatformUnavailable,

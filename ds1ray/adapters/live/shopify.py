@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from ds1ray.adapters.live.http import DEFAULT_TIMEOUT, PlatformHttp, deterministic_key
+from ds1ray.adapters.live.platform_http import DEFAULT_TIMEOUT, PlatformHttp, deterministic_key
 from ds1ray.live.payloads import minor_units
 from ds1ray.live.resilience import (
     OK,

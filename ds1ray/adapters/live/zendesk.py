@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import httpx
 
-from ds1ray.adapters.live.http import DEFAULT_TIMEOUT, PlatformHttp
+from ds1ray.adapters.live.platform_http import DEFAULT_TIMEOUT, PlatformHttp
 from ds1ray.live.resilience import PlatformUnavailable, Resilience, TokenBucket
 
 PLATFORM = "zendesk"

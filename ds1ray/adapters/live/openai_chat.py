@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from ds1ray.adapters.live.http import PlatformHttp
+from ds1ray.adapters.live.platform_http import PlatformHttp
 from ds1ray.live.resilience import (
     Assessment,
     PlatformRejected,

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from ds1ray.adapters.live.http import DEFAULT_TIMEOUT, PlatformHttp
+from ds1ray.adapters.live.platform_http import DEFAULT_TIMEOUT, PlatformHttp
 from ds1ray.live.resilience import PlatformUnavailable, Resilience, TokenBucket
 
 PLATFORM = "supplier"
