@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from ds1ray.errors import UserError
 
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("ds1ray.config.cli",)
 
 
 def build_parser() -> argparse.ArgumentParser:

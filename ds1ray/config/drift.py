@@ -1,0 +1,292 @@
+"""`check`: find where the manifests disagree with each other, with the event contracts,
+with the adapter ports and with the agents' code.
+
+The models only check each file's shape; drift is about references between them. Every
+finding names a file and line and the key path concerned, and `ds1ray check` prints all
+of them at once.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+
+from ds1ray.config.bootstrap import SECRET_REFERENCE
+from ds1ray.config.errors import Finding, display_path, dotted
+from ds1ray.config.loader import Config
+from ds1ray.config.locate import resolve_overlay
+from ds1ray.config.manifests import PORTS
+from ds1ray.config.merge import new_key_findings
+from ds1ray.config.yamlfile import KeyPath, YamlDoc, read_yaml
+from ds1ray.events.contracts import CONTRACTS, field_types
+
+AGENT_CODE = Path(__file__).resolve().parent.parent / "agents"
+"""Where `ds1ray/agents/<id>.py` live; their use of `ctx.ports.<port>` is checked too."""
+
+
+def check(config: Config, overlay_path: str | Path | None = None) -> list[Finding]:
+    """Every disagreement between the manifests, contracts, ports and agent code of `config`.
+
+    With `overlay_path`, that overlay file is also checked as written (keys its base lacks,
+    literal secrets), which finds all such problems rather than the first.
+    """
+    findings = [
+        *_event_bus_findings(config),
+        *_wiring_findings(config),
+        *_port_findings(config),
+        *_secret_use_findings(config),
+    ]
+    if overlay_path is not None:
+        findings += lint_overlay(resolve_overlay(overlay_path, config.root), config.root)
+    return sorted(set(findings), key=lambda f: (f.file, f.line or 0, f.message))
+
+
+def lint_overlay(overlay_path: Path, root: Path) -> list[Finding]:
+    """Problems of an overlay file as written: keys its base lacks and literal secrets."""
+    base = read_yaml(root / "overlays" / "bootstrap.base.yaml")
+    overlay = read_yaml(overlay_path)
+    findings = new_key_findings(base, overlay) if isinstance(overlay.data, dict) else []
+    for doc in (base, overlay):
+        findings += _literal_secrets(doc)
+    return findings
+
+
+def _literal_secrets(doc: YamlDoc) -> Iterator[Finding]:
+    secrets = doc.data.get("secrets") if isinstance(doc.data, dict) else None
+    if not isinstance(secrets, dict):
+        return
+    for name, value in secrets.items():
+        if not (isinstance(value, str) and SECRET_REFERENCE.match(value)):
+            yield Finding(
+                "error",
+                display_path(doc.path),
+                doc.line_of(("secrets", name)),
+                f'secrets.{name}: a literal value; write a reference like "${{{name}}}" '
+                "and put the value in the environment",
+            )
+
+
+class _Reporter:
+    """Builds findings that point at a key path of one of the config's documents."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+
+    def at(self, document: str, key_path: KeyPath, message: str) -> Finding:
+        origin = self.config.origin(document, key_path)
+        return Finding(
+            "error", display_path(origin.file), origin.line, f"{dotted(key_path)}: {message}"
+        )
+
+
+def _event_bus_findings(config: Config) -> Iterator[Finding]:
+    report = _Reporter(config).at
+    bus = config.events
+    agents = config.agents
+    for event_type in CONTRACTS:
+        if event_type not in bus.events:
+            yield report(
+                "events", ("events",), f"{event_type} has a contract but is not listed here"
+            )
+    for event_type, spec in bus.events.items():
+        where = ("events", event_type)
+        if event_type not in CONTRACTS:
+            yield report("events", where, "no pydantic contract in ds1ray/events/contracts.py")
+        elif spec.fields != field_types(event_type):
+            yield report(
+                "events",
+                (*where, "fields"),
+                _fields_difference(spec.fields, field_types(event_type)),
+            )
+        for index, publisher in enumerate(spec.publishers):
+            if publisher not in agents and publisher not in bus.sources:
+                yield report(
+                    "events",
+                    (*where, "publishers", index),
+                    f"unknown publisher {publisher!r} (not an agent or a declared source)",
+                )
+        for index, subscriber in enumerate(spec.subscribers):
+            if subscriber not in agents:
+                yield report(
+                    "events", (*where, "subscribers", index), f"unknown agent {subscriber!r}"
+                )
+        for index, sink in enumerate(spec.sinks):
+            if sink not in bus.sinks:
+                yield report("events", (*where, "sinks", index), f"unknown sink {sink!r}")
+        for key in ("publishers", "subscribers"):
+            yield from (
+                report("events", (*where, key), f"{name!r} is listed twice")
+                for name in _repeated(getattr(spec, key))
+            )
+        if not spec.publishers:
+            yield report("events", where, "nobody publishes this event")
+        elif not spec.subscribers and not spec.sinks:
+            yield report("events", where, "published but nobody subscribes (no agent and no sink)")
+    for name, source in bus.sources.items():
+        if source.port is not None and source.port not in PORTS:
+            yield report("events", ("sources", name, "port"), _unknown_port(source.port))
+        if name in agents:
+            yield report(
+                "events", ("sources", name), "a source may not share its name with an agent"
+            )
+    order = bus.delivery_order
+    for index, event_type in enumerate(order):
+        if event_type not in bus.events:
+            yield report("events", ("delivery_order", index), f"unknown event {event_type}")
+    for event_type in _repeated(order):
+        yield report("events", ("delivery_order",), f"{event_type} is listed twice")
+    for event_type in bus.events:
+        if event_type not in order:
+            yield report(
+                "events",
+                ("delivery_order",),
+                f"{event_type} is missing: it would never be delivered",
+            )
+
+
+def _wiring_findings(config: Config) -> Iterator[Finding]:
+    """agent_config.yaml's subscribes/publishes against event_bus.yaml's lists."""
+    report = _Reporter(config).at
+    bus = config.events.events
+    for agent_id, agent in config.agents.items():
+        for key in ("subscribes", "publishes"):
+            names: list[str] = getattr(agent, key)
+            for index, event_type in enumerate(names):
+                if event_type not in bus:
+                    contract = "" if event_type in CONTRACTS else " and has no contract"
+                    yield report(
+                        "agents",
+                        ("agents", agent_id, key, index),
+                        f"unknown event {event_type} (not in event_bus.yaml{contract})",
+                    )
+            yield from (
+                report("agents", ("agents", agent_id, key), f"{name} is listed twice")
+                for name in _repeated(names)
+            )
+    for event_type, spec in bus.items():
+        for agent_key, bus_key, verb in (
+            ("subscribes", "subscribers", "subscribe to"),
+            ("publishes", "publishers", "publish"),
+        ):
+            in_agents = {
+                a for a, agent in config.agents.items() if event_type in getattr(agent, agent_key)
+            }
+            in_bus = {name for name in getattr(spec, bus_key) if name in config.agents}
+            for agent_id in sorted(in_bus - in_agents):
+                yield report(
+                    "events",
+                    ("events", event_type, bus_key),
+                    f"lists {agent_id}, but agent_config.yaml's {agent_id} "
+                    f"does not {verb} {event_type}",
+                )
+            for agent_id in sorted(in_agents - in_bus):
+                yield report(
+                    "agents",
+                    ("agents", agent_id, agent_key),
+                    f"{event_type}, but event_bus.yaml's events.{event_type}.{bus_key} "
+                    f"does not list {agent_id}",
+                )
+
+
+def _port_findings(config: Config) -> Iterator[Finding]:
+    report = _Reporter(config).at
+    for agent_id, agent in config.agents.items():
+        for index, port in enumerate(agent.ports):
+            if port not in PORTS:
+                yield report("agents", ("agents", agent_id, "ports", index), _unknown_port(port))
+        for index, tool in enumerate(agent.tools):
+            where = ("agents", agent_id, "tools", index, "port")
+            if tool.port not in PORTS:
+                yield report("agents", where, f"tool {tool.name}: {_unknown_port(tool.port)}")
+            elif tool.port not in agent.ports:
+                yield report(
+                    "agents",
+                    where,
+                    f"tool {tool.name} uses port {tool.port}, "
+                    f"which {agent_id} does not declare in its ports",
+                )
+        yield from _code_port_findings(agent_id, agent.ports)
+
+
+def _code_port_findings(agent_id: str, declared: Iterable[str]) -> Iterator[Finding]:
+    """Ports the agent's code reaches (`….ports.<port>`) that its manifest does not declare."""
+    path = AGENT_CODE / f"{agent_id}.py"
+    if not path.is_file():
+        return
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except SyntaxError:
+        return  # the import of the agent module reports it better
+    declared = set(declared)
+    reported: set[str] = set()
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Attribute)
+            and node.value.attr == "ports"
+            and node.attr in PORTS
+            and node.attr not in declared
+            and node.attr not in reported
+        ):
+            reported.add(node.attr)
+            yield Finding(
+                "error",
+                display_path(path),
+                node.lineno,
+                f"agent {agent_id} uses port {node.attr}, which agent_config.yaml "
+                f"does not declare (agents.{agent_id}.ports)",
+            )
+
+
+def _secret_use_findings(config: Config) -> Iterator[Finding]:
+    """Live adapters and enabled webhooks need their credentials declared in `secrets`."""
+    report = _Reporter(config).at
+    bootstrap = config.bootstrap
+    declared = bootstrap.secrets
+    for port, settings in bootstrap.adapters:
+        if settings.mode == "live" and settings.secret and settings.secret not in declared:
+            yield report(
+                "bootstrap",
+                ("adapters", port, "mode"),
+                f"live {port} adapter needs secret {settings.secret}, "
+                "which `secrets` does not declare",
+            )
+    if bootstrap.features.webhook_ingress:
+        for name, webhook in bootstrap.http.webhooks.items():
+            if webhook.secret not in declared:
+                yield report(
+                    "bootstrap",
+                    ("http", "webhooks", name, "secret"),
+                    f"webhook ingress is on but secret {webhook.secret} "
+                    "is not declared in `secrets`",
+                )
+
+
+def _fields_difference(manifest: Mapping[str, str], contract: Mapping[str, str]) -> str:
+    parts = []
+    if missing := [name for name in contract if name not in manifest]:
+        parts.append("missing " + ", ".join(f"{name}: {contract[name]}" for name in missing))
+    if extra := [name for name in manifest if name not in contract]:
+        parts.append("not in the contract: " + ", ".join(extra))
+    if typed := [
+        name for name in manifest if name in contract and manifest[name] != contract[name]
+    ]:
+        parts.append(
+            ", ".join(
+                f"{name} is {contract[name]} in the contract, not {manifest[name]}"
+                for name in typed
+            )
+        )
+    if not parts and list(manifest) != list(contract):
+        parts.append(f"order differs; the contract's is {', '.join(contract)}")
+    return "fields differ from the contract: " + "; ".join(parts)
+
+
+def _unknown_port(port: str) -> str:
+    return f"unknown port {port!r} (ports: {', '.join(PORTS)})"
+
+
+def _repeated(names: list[str]) -> list[str]:
+    return [name for name, count in Counter(names).items() if count > 1]
