@@ -1,0 +1,406 @@
+"""Recording sweep results in the store and reading them back.
+
+`record_sweep_cohort` writes one cohort (its runs and daily KPIs) in one
+transaction that first claims `(experiment, cohort_key)`: a cohort already
+recorded writes nothing, an interrupted write leaves nothing, and a write cut
+by a lost connection is retried whole. PostgreSQL gets the rows through COPY
+(binary, built with NumPy for the daily arrays); SQLite through executemany.
+`load_sweep` returns the frames as written: same columns, order and dtypes.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
+
+import numpy as np
+import pandas as pd
+import psycopg
+
+from ds1ray.errors import UserError
+from ds1ray.store import pg_copy
+from ds1ray.store.result_tables import (
+    DAILY_FLOAT_KPIS,
+    DAY_MAJOR,
+    RUN_FIXED_COLUMNS,
+    RUN_INT_OUTCOMES,
+    RUN_NULLABLE_INT_OUTCOMES,
+    RUN_OUTCOMES,
+    check_cohort,
+    column_specs,
+    restore_dtype,
+)
+from ds1ray.store.transaction import Transaction
+
+if TYPE_CHECKING:
+    from ds1ray.store.store import Store
+
+# sweep_daily's array columns, in table order.
+DAILY_ARRAY_COLUMNS = (
+    "cash", "revenue", "ad_spend", "orders", "sessions", "checkouts", "refunds", "tickets",
+    "active_products", "roas",
+)
+RUN_TABLE_COLUMNS = (
+    "experiment_id", "run_no", "run_id", "cohort_key", "seed", "strategy", "parameters",
+    *RUN_OUTCOMES,
+)
+DAILY_TABLE_COLUMNS = ("experiment_id", "run_no", "first_day", "day_count", *DAILY_ARRAY_COLUMNS)
+COPY_BLOCK_RUNS = 256  # runs per COPY write: ~11 MB for 365 days
+
+
+@dataclass(frozen=True)
+class DailyGroup:
+    """Runs (by position in `runs`) with the same number of days, as (runs × days) matrices."""
+
+    positions: np.ndarray
+    first_days: np.ndarray
+    matrices: dict[str, np.ndarray]
+
+
+def record_sweep_cohort(
+    store: Store,
+    experiment: str,
+    manifest: dict[str, Any],
+    runs: pd.DataFrame,
+    daily: pd.DataFrame,
+    cohort_key: str,
+) -> bool:
+    """Record one cohort; returns False, writing nothing, if it was already recorded."""
+    if not experiment or not isinstance(experiment, str):
+        raise ValueError("experiment must be a non-empty name")
+    if not cohort_key or not isinstance(cohort_key, str):
+        raise ValueError("cohort_key must be a non-empty string")
+    checked = check_cohort(runs, daily)
+    runs_columns, daily_columns = column_specs(runs), column_specs(daily)
+    manifest_json = _normalised_manifest(manifest)
+    run_rows = _run_rows(runs, checked.parameters)
+    groups = _daily_groups(daily, checked.run_positions, len(runs))
+
+    def work(tx: Transaction) -> bool:
+        experiment_id = _claim_experiment(
+            tx, store, experiment, manifest_json, runs_columns, daily_columns
+        )
+        first_run_no = int(tx.scalar(
+            "SELECT COALESCE(MAX(run_no), 0) + 1 FROM sweep_runs WHERE experiment_id = %s",
+            [experiment_id],
+        ))
+        claimed = tx.execute(
+            "INSERT INTO sweep_cohorts (experiment_id, cohort_key, first_run_no, run_count, "
+            "daily_order, recorded_at) VALUES (%s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT DO NOTHING RETURNING cohort_key",
+            [experiment_id, cohort_key, first_run_no, len(runs), checked.daily_order,
+             tx.dialect.timestamp(tx.now())],
+        ).fetchone()
+        if claimed is None:
+            return False
+        if tx.backend == "postgresql":
+            _copy_cohort(tx, experiment_id, first_run_no, cohort_key, run_rows, groups)
+        else:
+            _insert_cohort(tx, experiment_id, first_run_no, cohort_key, run_rows, groups)
+        return True
+
+    try:
+        return store.run(work)
+    except (psycopg.errors.UniqueViolation, sqlite3.IntegrityError) as error:
+        raise ValueError(
+            f"experiment {experiment!r}: a run of cohort {cohort_key!r} is already recorded "
+            f"in another cohort (run ids must be unique per experiment): {error}"
+        ) from None
+
+
+def _normalised_manifest(manifest: dict[str, Any]) -> Any:
+    try:
+        return json.loads(json.dumps(manifest, allow_nan=False, sort_keys=True))
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"the manifest must be plain JSON data: {error}") from None
+
+
+def _claim_experiment(
+    tx: Transaction,
+    store: Store,
+    name: str,
+    manifest: Any,
+    runs_columns: list[list[str]],
+    daily_columns: list[list[str]],
+) -> int:
+    tx.execute(
+        "INSERT INTO experiments (name, manifest, runs_columns, daily_columns, created_at) "
+        "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (name) DO NOTHING",
+        [name, tx.dialect.json(manifest), tx.dialect.json(runs_columns),
+         tx.dialect.json(daily_columns), tx.dialect.timestamp(tx.now())],
+    )
+    # The row lock serialises cohorts of one experiment, so run numbers never collide
+    # (SQLite's BEGIN IMMEDIATE already serialises every writer).
+    lock = " FOR UPDATE" if tx.backend == "postgresql" else ""
+    row = tx.execute(
+        f"SELECT id, manifest, runs_columns, daily_columns FROM experiments WHERE name = %s{lock}",
+        [name],
+    ).fetchone()
+    assert row is not None
+    experiment_id, stored_manifest, stored_runs, stored_daily = row
+    if tx.dialect.load_json(stored_manifest) != manifest:
+        raise UserError(
+            f"experiment {name!r} is already recorded in {store.location.describe()} with a "
+            f"different manifest: record the changed sweep under a new experiment name"
+        )
+    if tx.dialect.load_json(stored_runs) != runs_columns:
+        raise ValueError(f"experiment {name!r}: runs columns/dtypes differ from earlier cohorts: "
+                         f"{tx.dialect.load_json(stored_runs)} vs {runs_columns}")
+    if tx.dialect.load_json(stored_daily) != daily_columns:
+        raise ValueError(f"experiment {name!r}: daily columns/dtypes differ from earlier cohorts")
+    return int(experiment_id)
+
+
+def _python_values(series: pd.Series) -> list[Any]:
+    """Plain Python values, missing ones as None (what both drivers and json accept)."""
+    values = cast(Any, series).to_numpy(dtype=object, na_value=None)
+    return cast(list[Any], values.tolist())
+
+
+def _run_rows(runs: pd.DataFrame, parameters: list[str]) -> list[list[Any]]:
+    """(run_id, seed, strategy, parameters JSON, outcomes…) per run."""
+    parameter_values = [_python_values(runs[name]) for name in parameters]
+    parameter_json = [
+        json.dumps(dict(zip(parameters, values, strict=True)), allow_nan=False)
+        for values in zip(*parameter_values, strict=True)
+    ] if parameters else ["{}"] * len(runs)
+    columns = [
+        [str(value) for value in _python_values(runs["run_id"])],
+        [int(value) for value in _python_values(runs["seed"])],
+        [str(value) for value in _python_values(runs["strategy"])],
+        parameter_json,
+        *[
+            [None if v is None else int(v) for v in _python_values(runs[name])]
+            if name in RUN_INT_OUTCOMES + RUN_NULLABLE_INT_OUTCOMES
+            else _python_values(runs[name].astype("float64"))
+            for name in RUN_OUTCOMES
+        ],
+    ]
+    return [list(row) for row in zip(*columns, strict=True)]
+
+
+def _daily_groups(daily: pd.DataFrame, positions: np.ndarray, run_count: int) -> list[DailyGroup]:
+    days = daily["day"].to_numpy(dtype=np.int64)
+    order = np.lexsort((days, positions))
+    sorted_positions = positions[order]
+    counts = np.bincount(sorted_positions, minlength=run_count)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    values = {
+        name: daily[name].to_numpy(
+            dtype=np.float64 if name in DAILY_FLOAT_KPIS else np.int64
+        )[order]
+        for name in DAILY_ARRAY_COLUMNS
+    }
+    sorted_days = days[order]
+    groups = []
+    for count in sorted(set(counts.tolist()) - {0}):
+        members = np.flatnonzero(counts == count)
+        rows = starts[members][:, None] + np.arange(count)
+        groups.append(DailyGroup(
+            positions=members,
+            first_days=sorted_days[starts[members]],
+            matrices={name: column[rows] for name, column in values.items()},
+        ))
+    return groups
+
+
+def _copy_cohort(
+    tx: Transaction,
+    experiment_id: int,
+    first_run_no: int,
+    cohort_key: str,
+    run_rows: list[list[Any]],
+    groups: list[DailyGroup],
+) -> None:
+    cursor = cast(psycopg.Cursor[Any], tx.cursor)
+    with cursor.copy(f"COPY sweep_runs ({', '.join(RUN_TABLE_COLUMNS)}) FROM STDIN") as copy:
+        for offset, row in enumerate(run_rows):
+            copy.write_row([experiment_id, first_run_no + offset, row[0], cohort_key, *row[1:]])
+    with cursor.copy(
+        f"COPY sweep_daily ({', '.join(DAILY_TABLE_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+    ) as copy:
+        copy.write(pg_copy.COPY_HEADER)
+        for block in _blocks(groups):
+            count = len(block.positions)
+            rows = pg_copy.encode_array_rows(
+                scalars=[
+                    np.full(count, experiment_id, dtype=np.int64),
+                    first_run_no + block.positions.astype(np.int64),
+                    block.first_days,
+                    np.full(count, block.matrices["cash"].shape[1], dtype=np.int64),
+                ],
+                arrays=[block.matrices[name] for name in DAILY_ARRAY_COLUMNS],
+            )
+            copy.write(rows.data)
+        copy.write(pg_copy.COPY_TRAILER)
+
+
+def _blocks(groups: list[DailyGroup]) -> Iterator[DailyGroup]:
+    for group in groups:
+        for start in range(0, len(group.positions), COPY_BLOCK_RUNS):
+            part = slice(start, start + COPY_BLOCK_RUNS)
+            yield DailyGroup(
+                group.positions[part],
+                group.first_days[part],
+                {name: matrix[part] for name, matrix in group.matrices.items()},
+            )
+
+
+def _insert_cohort(
+    tx: Transaction,
+    experiment_id: int,
+    first_run_no: int,
+    cohort_key: str,
+    run_rows: list[list[Any]],
+    groups: list[DailyGroup],
+) -> None:
+    marks = ", ".join(["%s"] * len(RUN_TABLE_COLUMNS))
+    tx.executemany(
+        f"INSERT INTO sweep_runs ({', '.join(RUN_TABLE_COLUMNS)}) VALUES ({marks})",
+        ([experiment_id, first_run_no + offset, row[0], cohort_key, *row[1:]]
+         for offset, row in enumerate(run_rows)),
+    )
+    marks = ", ".join(["%s"] * len(DAILY_TABLE_COLUMNS))
+    tx.executemany(
+        f"INSERT INTO sweep_daily ({', '.join(DAILY_TABLE_COLUMNS)}) VALUES ({marks})",
+        (
+            [experiment_id, first_run_no + int(position), int(group.first_days[index]),
+             group.matrices["cash"].shape[1],
+             *[json.dumps(group.matrices[name][index].tolist()) for name in DAILY_ARRAY_COLUMNS]]
+            for group in groups
+            for index, position in enumerate(group.positions)
+        ),
+    )
+
+
+# Reading ---------------------------------------------------------------------
+
+
+def load_sweep(store: Store, experiment: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(runs, daily) of `experiment` as written, cohorts in recording order."""
+    return store.run(lambda tx: _load(tx, store, experiment))
+
+
+def _load(tx: Transaction, store: Store, experiment: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    row = tx.execute(
+        "SELECT id, runs_columns, daily_columns FROM experiments WHERE name = %s", [experiment]
+    ).fetchone()
+    if row is None:
+        raise UserError(f"experiment {experiment!r} is not recorded in {store.location.describe()}")
+    experiment_id = int(row[0])
+    runs_columns = tx.dialect.load_json(row[1])
+    daily_columns = tx.dialect.load_json(row[2])
+    runs, run_nos = _load_runs(tx, experiment_id, runs_columns)
+    cohorts = tx.execute(
+        "SELECT first_run_no, daily_order FROM sweep_cohorts WHERE experiment_id = %s "
+        "ORDER BY first_run_no", [experiment_id],
+    ).fetchall()
+    if tx.backend == "postgresql":
+        columns = _read_daily_postgres(tx, experiment_id)
+    else:
+        columns = _read_daily_sqlite(tx, experiment_id)
+    daily = _assemble_daily(columns, runs["run_id"], run_nos, cohorts, daily_columns)
+    return runs, daily
+
+
+def _load_runs(
+    tx: Transaction, experiment_id: int, specs: list[list[str]]
+) -> tuple[pd.DataFrame, np.ndarray]:
+    stored = ("run_no", "run_id", "seed", "strategy", "parameters", *RUN_OUTCOMES)
+    rows = tx.execute(
+        f"SELECT {', '.join(stored)} FROM sweep_runs WHERE experiment_id = %s ORDER BY run_no",
+        [experiment_id],
+    ).fetchall()
+    by_column = dict(zip(stored, zip(*rows, strict=True), strict=True)) if rows else {
+        name: () for name in stored
+    }
+    parameters = [tx.dialect.load_json(value) for value in by_column["parameters"]]
+    data: dict[str, Any] = {}
+    for name, spec in specs:
+        if name in RUN_FIXED_COLUMNS:
+            values: list[Any] = list(by_column[name])
+        else:
+            values = [entry.get(name) for entry in parameters]
+        data[name] = pd.Series(values, dtype=object).astype(restore_dtype(spec))
+    run_nos = np.asarray(by_column["run_no"], dtype=np.int64)
+    return pd.DataFrame(data, columns=[name for name, _ in specs]), run_nos
+
+
+_DAILY_FIELDS = [("run_no", ">i8"), ("day", ">i8")] + [
+    (name, ">f8" if name in DAILY_FLOAT_KPIS else ">i8") for name in DAILY_ARRAY_COLUMNS
+]
+
+
+def _read_daily_postgres(tx: Transaction, experiment_id: int) -> dict[str, np.ndarray]:
+    # PostgreSQL unnests the arrays; the fixed-width binary rows parse in NumPy.
+    elements = ", ".join(f"d.{name}[k.i]" for name in DAILY_ARRAY_COLUMNS)
+    query = (
+        f"COPY (SELECT d.run_no, d.first_day + k.i - 1, {elements} FROM sweep_daily d "
+        f"CROSS JOIN LATERAL generate_series(1, d.day_count::int) AS k(i) "
+        f"WHERE d.experiment_id = {int(experiment_id)} ORDER BY d.run_no, k.i) "
+        f"TO STDOUT (FORMAT BINARY)"
+    )
+    parts: dict[str, list[np.ndarray]] = {name: [] for name, _ in _DAILY_FIELDS}
+    cursor = cast(psycopg.Cursor[Any], tx.cursor)
+    with cursor.copy(query) as copy:
+        for records in pg_copy.decode_fixed_width_rows(copy, _DAILY_FIELDS):
+            for name, kind in _DAILY_FIELDS:
+                parts[name].append(records[name].astype(kind[1:]))
+    return {
+        name: np.concatenate(chunks) if chunks else np.empty(0, dtype=kind[1:])
+        for (name, kind), chunks in zip(_DAILY_FIELDS, parts.values(), strict=True)
+    }
+
+
+def _read_daily_sqlite(tx: Transaction, experiment_id: int) -> dict[str, np.ndarray]:
+    rows = tx.execute(
+        f"SELECT run_no, first_day, day_count, {', '.join(DAILY_ARRAY_COLUMNS)} "
+        "FROM sweep_daily WHERE experiment_id = %s ORDER BY run_no", [experiment_id],
+    ).fetchall()
+    parts: dict[str, list[np.ndarray]] = {name: [] for name, _ in _DAILY_FIELDS}
+    for run_no, first_day, day_count, *arrays in rows:
+        parts["run_no"].append(np.full(day_count, run_no, dtype=np.int64))
+        parts["day"].append(np.arange(first_day, first_day + day_count, dtype=np.int64))
+        for name, text in zip(DAILY_ARRAY_COLUMNS, arrays, strict=True):
+            kind = np.float64 if name in DAILY_FLOAT_KPIS else np.int64
+            values = json.loads(text)
+            parts[name].append(np.array(
+                [np.nan if value is None else value for value in values], dtype=kind
+            ))
+    return {
+        name: np.concatenate(parts[name]) if parts[name] else np.empty(0, dtype=kind[1:])
+        for name, kind in _DAILY_FIELDS
+    }
+
+
+def _assemble_daily(
+    columns: dict[str, np.ndarray],
+    run_ids: pd.Series,
+    run_nos: np.ndarray,
+    cohorts: list[tuple[Any, ...]],
+    specs: list[list[str]],
+) -> pd.DataFrame:
+    row_run_nos = columns["run_no"]
+    days = columns["day"]
+    # Restore each cohort's row order: rows come sorted by (run_no, day).
+    first_run_nos = np.array([int(first) for first, _ in cohorts], dtype=np.int64)
+    cohort_of_row = np.searchsorted(first_run_nos, row_run_nos, side="right") - 1
+    day_major = np.array([order == DAY_MAJOR for _, order in cohorts], dtype=bool)
+    row_is_day_major = day_major[cohort_of_row] if len(cohorts) else np.zeros(0, dtype=bool)
+    primary = np.where(row_is_day_major, days, row_run_nos)
+    secondary = np.where(row_is_day_major, row_run_nos, days)
+    order = np.lexsort((secondary, primary, cohort_of_row))
+    position = np.searchsorted(run_nos, row_run_nos[order])
+    data: dict[str, Any] = {}
+    for name, spec in specs:
+        dtype = restore_dtype(spec)
+        if name == "run_id":
+            data[name] = pd.Series(
+                run_ids.to_numpy(dtype=object)[position], dtype=object
+            ).astype(dtype)
+        else:
+            data[name] = pd.Series(columns[name][order]).astype(dtype)
+    return pd.DataFrame(data, columns=[name for name, _ in specs])

@@ -1,0 +1,219 @@
+"""The results folder of a sweep: cohort files while it runs, tables when it is done.
+
+Layout of DIR::
+
+    cohorts/sweep.json              the experiment hash this folder belongs to
+    cohorts/<key>.daily.parquet     per cohort, written as the cohort finishes …
+    cohorts/<key>.json              … with where and how long it ran …
+    cohorts/<key>.runs.parquet      … runs last: its presence marks the cohort done
+    runs.parquet                    one row per run (canonical order)
+    daily.parquet                   one row per run per day
+    manifest.json                   spec, configuration, seeds, cohorts, timings, cluster
+
+Every file is written to a temporary name and renamed, so a crash never leaves
+half a file under a real name. `runs.parquet` and `daily.parquet` are assembled
+by streaming one cohort at a time: the daily table of a large sweep never sits
+in memory whole.
+
+Example::
+
+    from ds1ray.sweep import load_results
+    results = load_results("results/quickstart")
+    results.runs.groupby("strategy")["net_profit"].mean()
+    runs, daily, manifest = results          # also unpackable
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ds1ray.errors import UserError
+
+RUNS_FILE = "runs.parquet"
+DAILY_FILE = "daily.parquet"
+MANIFEST_FILE = "manifest.json"
+COHORTS_DIR = "cohorts"
+LOCK_FILE = "sweep.json"
+
+
+def atomic_write(path: Path, write: Any) -> None:
+    """Call `write(temporary_path)`, then rename the result onto `path`."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_json(path: Path, data: Mapping[str, Any]) -> None:
+    text = json.dumps(data, indent=2, sort_keys=False, default=str) + "\n"
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def write_frame(path: Path, frame: pd.DataFrame) -> None:
+    atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
+
+
+class CohortStore:
+    """The cohort files of one results folder, bound to one experiment hash."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
+        self.dir = out_dir / COHORTS_DIR
+
+    def claim(self, experiment: str, experiment_hash: str, *, force: bool) -> None:
+        """Bind the folder to this experiment; another version's cohorts raise, or go if forced."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        for stale in self.dir.glob(".*.tmp-*"):
+            stale.unlink(missing_ok=True)
+        lock = self.dir / LOCK_FILE
+        if lock.exists():
+            held = json.loads(lock.read_text(encoding="utf-8"))
+            if held.get("experiment_hash") != experiment_hash:
+                if not force:
+                    raise UserError(
+                        f"{self.out_dir} holds results of a different version of experiment "
+                        f"'{held.get('experiment')}' (hash {held.get('experiment_hash')}, now "
+                        f"{experiment_hash}); pass --force to discard them "
+                        "or --out to write elsewhere"
+                    )
+                self._discard()
+        write_json(lock, {"experiment": experiment, "experiment_hash": experiment_hash})
+
+    def _discard(self) -> None:
+        for pattern in ("*.parquet", "*.json"):
+            for path in self.dir.glob(pattern):
+                path.unlink()
+        for name in (RUNS_FILE, DAILY_FILE, MANIFEST_FILE):
+            (self.out_dir / name).unlink(missing_ok=True)
+
+    def runs_path(self, key: str) -> Path:
+        return self.dir / f"{key}.runs.parquet"
+
+    def daily_path(self, key: str) -> Path:
+        return self.dir / f"{key}.daily.parquet"
+
+    def done_keys(self) -> list[str]:
+        return sorted(p.name.removesuffix(".runs.parquet") for p in self.dir.glob("*.runs.parquet"))
+
+    def done_run_ids(self) -> dict[str, list[str]]:
+        """Cohort key → its run ids, for every finished cohort in the folder."""
+        return {
+            key: pq.read_table(self.runs_path(key), columns=["run_id"]).column(0).to_pylist()
+            for key in self.done_keys()
+        }
+
+    def info_path(self, key: str) -> Path:
+        return self.dir / f"{key}.json"
+
+    def write(
+        self, key: str, runs: pd.DataFrame, daily: pd.DataFrame, info: Mapping[str, Any]
+    ) -> None:
+        # Runs last: a cohort counts as done only once its runs file exists.
+        write_frame(self.daily_path(key), daily)
+        write_json(self.info_path(key), info)
+        write_frame(self.runs_path(key), runs)
+
+    def info(self, key: str) -> dict[str, Any]:
+        path = self.info_path(key)
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"key": key}
+
+    def read(self, key: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        return pd.read_parquet(self.runs_path(key)), pd.read_parquet(self.daily_path(key))
+
+
+def assemble(store: CohortStore, order: Mapping[str, int], keys: Sequence[str]) -> tuple[int, int]:
+    """Write `runs.parquet` and `daily.parquet` from the cohort files; returns their row counts.
+
+    `order` maps run id → canonical position. Runs are sorted by it; daily rows
+    come cohort by cohort (cohorts ordered by their first run), each sorted by
+    (run, day), through one `ParquetWriter`.
+    """
+    first_position = {}
+    runs_parts = []
+    for key in keys:
+        runs = pd.read_parquet(store.runs_path(key))
+        first_position[key] = min(order[run_id] for run_id in runs["run_id"])
+        runs_parts.append(runs)
+    runs_all = pd.concat(runs_parts, ignore_index=True) if runs_parts else pd.DataFrame()
+    if len(runs_all):
+        runs_all = runs_all.iloc[runs_all["run_id"].map(order).argsort(kind="stable")]
+    write_frame(store.out_dir / RUNS_FILE, runs_all.reset_index(drop=True))
+
+    daily_rows = 0
+
+    def write_daily(tmp: Path) -> None:
+        nonlocal daily_rows
+        writer: pq.ParquetWriter | None = None
+        try:
+            for key in sorted(keys, key=first_position.__getitem__):
+                daily = pd.read_parquet(store.daily_path(key))
+                daily = daily.assign(_pos=daily["run_id"].map(order))
+                daily = daily.sort_values(["_pos", "day"], kind="stable").drop(columns="_pos")
+                table = pa.Table.from_pandas(daily, preserve_index=False)
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, table.schema)
+                # Cohorts may infer slightly different types (an all-null column); unify them.
+                writer.write_table(table.cast(writer.schema))
+                daily_rows += table.num_rows
+        finally:
+            if writer is not None:
+                writer.close()
+
+    atomic_write(store.out_dir / DAILY_FILE, write_daily)
+    return len(runs_all), daily_rows
+
+
+@dataclass
+class Results:
+    """A finished sweep: `runs`, `daily` (read on first use) and `manifest`.
+
+    Unpacks as `runs, daily, manifest = load_results(dir)`.
+    """
+
+    runs: pd.DataFrame
+    manifest: dict[str, Any]
+    directory: Path
+    _daily: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def daily(self) -> pd.DataFrame:
+        if self._daily is None:
+            self._daily = pd.read_parquet(self.directory / DAILY_FILE)
+        return self._daily
+
+    @property
+    def swept_parameters(self) -> list[str]:
+        """The parameter columns of `runs`, in the experiment's order."""
+        return list(self.manifest.get("swept_parameters", []))
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.runs, self.daily, self.manifest))
+
+
+def load_results(directory: str | Path) -> Results:
+    """Read a finished sweep's folder; an unfinished or missing one is a `UserError`."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise UserError(f"{directory}: no such results folder")
+    manifest_path = directory / MANIFEST_FILE
+    runs_path = directory / RUNS_FILE
+    if not manifest_path.exists() or not runs_path.exists():
+        done = len(CohortStore(directory).done_keys()) if (directory / COHORTS_DIR).is_dir() else 0
+        raise UserError(
+            f"{directory}: no finished sweep here (no {MANIFEST_FILE} or {RUNS_FILE}; "
+            f"{done} cohort file(s) done); run `ds1ray sweep EXPERIMENT.yaml --out {directory}` "
+            "to finish it"
+        )
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    return Results(runs=pd.read_parquet(runs_path), manifest=manifest, directory=directory)

@@ -1,0 +1,219 @@
+"""`run_sweep`: an experiment file in, a results folder out.
+
+Steps, in order, each before the next can go wrong:
+1. read the experiment, build the scenario's configuration, and apply every
+   distinct override set once, so a bad value stops the sweep before anything runs;
+2. bind the results folder to the experiment's hash and find the cohorts an
+   earlier, interrupted invocation finished (their runs are not run again);
+3. split the remaining runs into cohorts and simulate them on a pool of Ray
+   actors, writing each cohort's files as soon as it finishes;
+4. assemble `runs.parquet`, `daily.parquet` and `manifest.json`.
+
+Example::
+
+    from ds1ray.sweep import run_sweep
+    summary = run_sweep("experiments/quickstart.yaml")
+    summary.out_dir, summary.runs, summary.run_days_per_s
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ds1ray.errors import UserError
+from ds1ray.runspec import CohortResult
+from ds1ray.sweep.experiment import Experiment, experiment_hash, load_experiment
+from ds1ray.sweep.manifest import sweep_manifest
+from ds1ray.sweep.plan import Cohort, default_cohort_size, partition
+from ds1ray.sweep.progress import Progress
+from ds1ray.sweep.results import MANIFEST_FILE, CohortStore, assemble, write_json
+from ds1ray.sweep.store_hook import CohortRecorder
+from ds1ray.sweep.validate import check_overrides, scenario_config
+from ds1ray.sweep.workers import ClusterInfo, ray_session, run_cohorts
+
+
+@dataclass
+class SweepSummary:
+    """What a sweep did: where its results are and how fast it went."""
+
+    experiment: str
+    out_dir: Path
+    runs: int
+    runs_simulated: int
+    runs_reused: int
+    cohorts: int
+    days: int
+    seconds: float
+    simulate_seconds: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def run_days_per_s(self) -> float:
+        """Simulated run-days per second of the simulating phase (reused runs excluded)."""
+        if self.simulate_seconds <= 0:
+            return 0.0
+        return self.runs_simulated * self.days / self.simulate_seconds
+
+
+def run_sweep(
+    experiment_path: str | Path,
+    out_dir: str | Path | None = None,
+    address: str | None = None,
+    cohort_size: int | None = None,
+    progress: bool = True,
+    *,
+    workers: int | None = None,
+    force: bool = False,
+    db_url: str | None = None,
+) -> SweepSummary:
+    """Run (or resume) the sweep of `experiment_path`; see the module docstring.
+
+    `out_dir` defaults to `results/<experiment name>`; `address` joins a Ray
+    cluster (default: the Ray already initialised here, else a new local one);
+    `cohort_size` defaults to ceil(runs / CPUs) capped at 2,000; `workers`
+    defaults to the cluster's CPUs; `force` discards a folder's results of a
+    changed experiment; `db_url` also records each cohort in the store.
+    """
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    if cohort_size is not None and cohort_size < 1:
+        raise UserError(f"cohort size must be a positive number of runs, not {cohort_size}")
+    if workers is not None and workers < 1:
+        raise UserError(f"workers must be at least 1, not {workers}")
+
+    experiment = load_experiment(experiment_path)
+    config = scenario_config(experiment)
+    points = experiment.points()
+    check_overrides(experiment, config, points)
+    runs = experiment.run_specs(points)
+    config_dict = config.to_dict()
+    digest = experiment_hash(experiment, config_dict)
+    manifest = sweep_manifest(experiment, digest, config_dict, len(runs), len(points))
+    timings["prepare"] = time.perf_counter() - started
+
+    out = Path(out_dir) if out_dir is not None else Path("results") / experiment.name
+    store = CohortStore(out)
+    store.claim(experiment.name, digest, force=force)
+    recorder = CohortRecorder.open(db_url) if db_url else None
+    order = {run.run_id: position for position, run in enumerate(runs)}
+    done = _finished_runs(store, order)
+    pending = [run for run in runs if run.run_id not in done]
+
+    meter = Progress(experiment.name, len(runs), experiment.days, enabled=progress)
+    meter.start(already_done=len(done))
+    cluster: ClusterInfo | None = None
+    cohorts: list[Cohort] = []
+    simulate_started = time.perf_counter()
+    try:
+        if recorder is not None:
+            for key in store.done_keys():
+                recorder.record(experiment.name, manifest, *store.read(key), key)
+        if pending:
+            with ray_session(address) as cluster:
+                timings["ray_start"] = cluster.start_seconds
+                size = cohort_size or default_cohort_size(len(runs), cluster.cpus)
+                cohorts = partition(pending, size, digest)
+                simulate_started = time.perf_counter()
+                finished = run_cohorts(
+                    cohorts, config, experiment.days, workers or cluster.cpus, on_wait=meter.show
+                )
+                for cohort, result, info in finished:
+                    runs_df, daily_df = _with_parameters(cohort, result, experiment)
+                    store.write(cohort.key, runs_df, daily_df, _cohort_info(cohort, info, order))
+                    if recorder is not None:
+                        recorder.record(experiment.name, manifest, runs_df, daily_df, cohort.key)
+                    meter.advance(len(cohort.runs))
+        timings["simulate"] = time.perf_counter() - simulate_started if pending else 0.0
+    finally:
+        meter.finish()
+        if recorder is not None:
+            recorder.close()
+
+    assemble_started = time.perf_counter()
+    keys = store.done_keys()
+    assemble(store, order, keys)
+    timings["assemble"] = time.perf_counter() - assemble_started
+    timings["total"] = time.perf_counter() - started
+    manifest.update(
+        cohorts=sorted((store.info(key) for key in keys), key=lambda c: c.get("first_position", 0)),
+        timings={name: round(seconds, 3) for name, seconds in timings.items()},
+        ray=cluster.to_dict() if cluster else _previous_ray(out),
+        finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    write_json(out / MANIFEST_FILE, manifest)
+    return SweepSummary(
+        experiment=experiment.name,
+        out_dir=out,
+        runs=len(runs),
+        runs_simulated=len(pending),
+        runs_reused=len(done),
+        cohorts=len(keys),
+        days=experiment.days,
+        seconds=timings["total"],
+        simulate_seconds=timings["simulate"],
+        timings=timings,
+    )
+
+
+def _finished_runs(store: CohortStore, order: dict[str, int]) -> set[str]:
+    done: set[str] = set()
+    for key, run_ids in store.done_run_ids().items():
+        unknown = [run_id for run_id in run_ids if run_id not in order]
+        if unknown:
+            raise UserError(
+                f"{store.dir}: cohort {key} holds run {unknown[0]}, "
+                "which this experiment does not have; "
+                "pass --force to discard the folder's results"
+            )
+        done.update(run_ids)
+    return done
+
+
+def _with_parameters(
+    cohort: Cohort, result: CohortResult, experiment: Experiment
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The cohort's runs table with one column per swept parameter after `strategy`."""
+    runs_df = result.runs
+    expected = cohort.run_ids
+    if sorted(runs_df["run_id"]) != sorted(expected):
+        raise RuntimeError(
+            f"cohort {cohort.key}: the simulation returned other runs than it was given"
+        )
+    paths = experiment.swept_paths()
+    by_id = {run.run_id: run.overrides for run in cohort.runs}
+    position = list(runs_df.columns).index("strategy") + 1
+    runs_df = runs_df.copy()
+    for offset, path in enumerate(paths):
+        runs_df.insert(
+            position + offset, path, [by_id[run_id][path] for run_id in runs_df["run_id"]]
+        )
+    return runs_df, result.daily
+
+
+def _cohort_info(cohort: Cohort, info: dict[str, Any], order: dict[str, int]) -> dict[str, Any]:
+    return {
+        "key": cohort.key,
+        "runs": len(cohort.runs),
+        "first_run_id": cohort.runs[0].run_id,
+        "first_position": order[cohort.runs[0].run_id],
+        "seconds": round(float(info["seconds"]), 3),
+        "node": info.get("node"),
+        "pid": info.get("pid"),
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def _previous_ray(out: Path) -> dict[str, Any] | None:
+    """Nothing was left to simulate: keep the cluster the earlier invocation recorded."""
+    path = out / MANIFEST_FILE
+    if not path.exists():
+        return None
+    previous: dict[str, Any] | None = json.loads(path.read_text(encoding="utf-8")).get("ray")
+    return previous
