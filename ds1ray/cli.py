@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from ds1ray.errors import UserError
 
-COMMAND_MODULES: tuple[str, ...] = ("ds1ray.config.cli",)
+COMMAND_MODULES: tuple[str, ...] = ("ds1ray.config.cli", "ds1ray.sweep.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

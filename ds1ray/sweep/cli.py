@@ -18,16 +18,6 @@ from typing import Any
 from ds1ray.errors import UserError
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, not '{text}'") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
-
-
 def register(subparsers: Any) -> None:
     sweep = subparsers.add_parser(
         "sweep",
@@ -41,13 +31,13 @@ def register(subparsers: Any) -> None:
     sweep.add_argument("--address", default=None, help="Ray cluster address (default: a local Ray)")
     sweep.add_argument(
         "--cohort-size",
-        type=positive_int,
+        type=int,
         default=None,
         help="runs per cohort (default ceil(runs / CPUs), at most 2,000)",
     )
     sweep.add_argument(
         "--workers",
-        type=positive_int,
+        type=int,
         default=None,
         help="simulating actors (default: the cluster's CPUs)",
     )
@@ -85,6 +75,9 @@ def register(subparsers: Any) -> None:
 def sweep_command(args: argparse.Namespace) -> int:
     if not args.experiment.is_file():
         raise UserError(f"{args.experiment}: no such experiment file")
+    for option, value in (("--cohort-size", args.cohort_size), ("--workers", args.workers)):
+        if value is not None and value < 1:
+            raise UserError(f"{option} must be a positive number, not {value}")
     from ds1ray.sweep.runner import run_sweep
 
     summary = run_sweep(

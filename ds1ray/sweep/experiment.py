@@ -210,14 +210,19 @@ def load_experiment(path: str | Path) -> Experiment:
     return experiment
 
 
+_LOCATION_KEYS = frozenset({"root", "overlay", "sources"})
+
+
 def experiment_hash(experiment: Experiment, config: dict[str, Any]) -> str:
     """Identity of what the experiment computes: its spec and the merged configuration.
 
     Cohort files in a results folder belong to one hash; a changed experiment (or
     overlay, or base defaults) no longer matches them.
     """
+    # Where the files lie (root, sources) is not what they say: a moved checkout resumes.
+    content = {key: value for key, value in config.items() if key not in _LOCATION_KEYS}
     payload = json.dumps(
-        {"experiment": experiment.fingerprint(), "config": config},
+        {"experiment": experiment.fingerprint(), "config": content},
         sort_keys=True,
         separators=(",", ":"),
         default=str,

@@ -40,20 +40,22 @@ def git_commit() -> str | None:
     return f"{commit}-dirty" if dirty else commit
 
 
-def sweep_manifest(
+def identity_manifest(
     experiment: Experiment,
     experiment_hash: str,
     config: dict[str, Any],
     total_runs: int,
     points: int,
 ) -> dict[str, Any]:
-    """The part of the manifest known before anything runs (also given to the store per cohort)."""
-    import ray
+    """What the sweep computes, identical on every invocation of the same experiment.
 
+    The store receives this part with each cohort and refuses a different one
+    under the same experiment name, so nothing that changes between a first
+    and a resuming invocation (clock, code checkout) belongs here.
+    """
     return {
         "experiment": experiment.name,
         "experiment_hash": experiment_hash,
-        "experiment_file": str(experiment.source) if experiment.source else None,
         "spec": experiment.model_dump(mode="json"),
         "scenario_overrides": experiment.scenario_overrides(),
         "swept_parameters": experiment.swept_paths(),
@@ -63,11 +65,20 @@ def sweep_manifest(
         "points": points,
         "runs": total_runs,
         "config": config,
+    }
+
+
+def invocation_manifest(experiment: Experiment) -> dict[str, Any]:
+    """Where and with what code this invocation runs."""
+    import ray
+
+    return {
+        "experiment_file": str(experiment.source) if experiment.source else None,
         "code": {
             "ds1ray_version": ds1ray.__version__,
             "git_commit": git_commit(),
             "python": platform.python_version(),
             "ray_version": ray.__version__,
         },
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }

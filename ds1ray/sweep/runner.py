@@ -29,11 +29,12 @@ import pandas as pd
 
 from ds1ray.errors import UserError
 from ds1ray.runspec import CohortResult
-from ds1ray.sweep.experiment import Experiment, experiment_hash, load_experiment
-from ds1ray.sweep.manifest import sweep_manifest
+from ds1ray.sweep.experiment import experiment_hash, load_experiment
+from ds1ray.sweep.manifest import identity_manifest, invocation_manifest
 from ds1ray.sweep.plan import Cohort, default_cohort_size, partition
 from ds1ray.sweep.progress import Progress
 from ds1ray.sweep.results import MANIFEST_FILE, CohortStore, assemble, write_json
+from ds1ray.sweep.space import Point
 from ds1ray.sweep.store_hook import CohortRecorder
 from ds1ray.sweep.validate import check_overrides, scenario_config
 from ds1ray.sweep.workers import ClusterInfo, ray_session, run_cohorts
@@ -95,7 +96,8 @@ def run_sweep(
     runs = experiment.run_specs(points)
     config_dict = config.to_dict()
     digest = experiment_hash(experiment, config_dict)
-    manifest = sweep_manifest(experiment, digest, config_dict, len(runs), len(points))
+    identity = identity_manifest(experiment, digest, config_dict, len(runs), len(points))
+    manifest = {**identity, **invocation_manifest(experiment)}
     timings["prepare"] = time.perf_counter() - started
 
     out = Path(out_dir) if out_dir is not None else Path("results") / experiment.name
@@ -103,6 +105,7 @@ def run_sweep(
     store.claim(experiment.name, digest, force=force)
     recorder = CohortRecorder.open(db_url) if db_url else None
     order = {run.run_id: position for position, run in enumerate(runs)}
+    dtypes = parameter_dtypes(points, experiment.swept_paths())
     done = _finished_runs(store, order)
     pending = [run for run in runs if run.run_id not in done]
 
@@ -114,7 +117,7 @@ def run_sweep(
     try:
         if recorder is not None:
             for key in store.done_keys():
-                recorder.record(experiment.name, manifest, *store.read(key), key)
+                recorder.record(experiment.name, identity, *store.read(key), key)
         if pending:
             with ray_session(address) as cluster:
                 timings["ray_start"] = cluster.start_seconds
@@ -125,10 +128,10 @@ def run_sweep(
                     cohorts, config, experiment.days, workers or cluster.cpus, on_wait=meter.show
                 )
                 for cohort, result, info in finished:
-                    runs_df, daily_df = _with_parameters(cohort, result, experiment)
+                    runs_df, daily_df = _with_parameters(cohort, result, dtypes)
                     store.write(cohort.key, runs_df, daily_df, _cohort_info(cohort, info, order))
                     if recorder is not None:
-                        recorder.record(experiment.name, manifest, runs_df, daily_df, cohort.key)
+                        recorder.record(experiment.name, identity, runs_df, daily_df, cohort.key)
                     meter.advance(len(cohort.runs))
         timings["simulate"] = time.perf_counter() - simulate_started if pending else 0.0
     finally:
@@ -176,8 +179,13 @@ def _finished_runs(store: CohortStore, order: dict[str, int]) -> set[str]:
     return done
 
 
+def parameter_dtypes(points: list[Point], paths: list[str]) -> dict[str, Any]:
+    """One dtype per swept parameter, from all its values: every cohort's column agrees."""
+    return {path: pd.Series([point[path] for point in points]).dtype for path in paths}
+
+
 def _with_parameters(
-    cohort: Cohort, result: CohortResult, experiment: Experiment
+    cohort: Cohort, result: CohortResult, dtypes: dict[str, Any]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The cohort's runs table with one column per swept parameter after `strategy`."""
     runs_df = result.runs
@@ -186,14 +194,12 @@ def _with_parameters(
         raise RuntimeError(
             f"cohort {cohort.key}: the simulation returned other runs than it was given"
         )
-    paths = experiment.swept_paths()
     by_id = {run.run_id: run.overrides for run in cohort.runs}
     position = list(runs_df.columns).index("strategy") + 1
     runs_df = runs_df.copy()
-    for offset, path in enumerate(paths):
-        runs_df.insert(
-            position + offset, path, [by_id[run_id][path] for run_id in runs_df["run_id"]]
-        )
+    for offset, (path, dtype) in enumerate(dtypes.items()):
+        values = [by_id[run_id][path] for run_id in runs_df["run_id"]]
+        runs_df.insert(position + offset, path, pd.Series(values, index=runs_df.index, dtype=dtype))
     return runs_df, result.daily
 
 
