@@ -216,9 +216,10 @@ class ShopifyServer(PlatformServer):
             return {"refund": None, "userErrors": [
                 {"field": ["orderId"], "message": "Order does not exist"}]}
         amount = sum(float(t["amount"]) for t in refund_input.get("transactions", []))
-        refund = {"id": f"gid://shopify/Refund/{next(self._ids)}", "totalRefundedSet": {
+        refund_id = f"gid://shopify/Refund/{next(self._ids)}"
+        refund = {"id": refund_id, "totalRefundedSet": {
             "shopMoney": {"amount": f"{amount:.2f}", "currencyCode": "USD"}}}
-        self.refunds[refund["id"]] = {"input": refund_input, "key": key}
+        self.refunds[refund_id] = {"input": refund_input, "key": key}
         result = {"refund": refund, "userErrors": []}
         if key is not None:
             self.refund_keys[key] = result

@@ -88,9 +88,9 @@ def assess_meta(response: httpx.Response, fallback: Assessment) -> Assessment:
         return fallback
     try:
         error = response.json()["error"]
-        code = int(error.get("code"))
+        code = int(error["code"])
     except (ValueError, KeyError, TypeError):
-        return fallback
+        return fallback  # not Meta's error shape (a proxy's 502 page): the status decides
     subcode = error.get("error_subcode")
     reason = f"meta error {code}" + (f"/{subcode}" if subcode else "")
     detail = str(error.get("message", ""))[:300]

@@ -8,8 +8,9 @@ last status, waits before a query the bucket cannot pay for, and treats a
 Throttled answer as retryable after the time the bucket needs to refill.
 
 Writes are idempotent: `refundCreate` carries Shopify's `@idempotent(key:)`
-directive; `productCreate` uses a handle derived from the caller's key, and a
-retry that finds the handle taken returns the product created the first time.
+directive (API 2026-01); `productCreate` uses a handle derived from the
+caller's key and looks the handle up before each attempt, so a repeat returns
+the product created the first time.
 """
 
 from __future__ import annotations
@@ -48,9 +49,15 @@ class ThrottleStatus:
 
 
 class CostBudget:
-    """The client's view of Shopify's point bucket, from the last `throttleStatus` seen."""
+    """The client's view of Shopify's point bucket, from the last `throttleStatus` seen.
 
-    def __init__(self) -> None:
+    Waits cover `margin_points` more than the query needs: the client's clock and
+    Shopify's do not tick together, and a wait cut to the exact refill can come
+    back throttled.
+    """
+
+    def __init__(self, margin_points: float = 1.0) -> None:
+        self.margin_points = margin_points
         self._status: ThrottleStatus | None = None
         self._seen_at = 0.0
         self._lock = threading.Lock()
@@ -74,7 +81,9 @@ class CostBudget:
                 status.currently_available + (now - self._seen_at) * status.restore_rate,
             )
             needed = min(cost, status.maximum_available) - available
-            return max(0.0, needed / status.restore_rate)
+            if needed <= 0:
+                return 0.0
+            return (needed + self.margin_points) / status.restore_rate
 
 
 def _throttle_status(body: Any) -> tuple[ThrottleStatus | None, float | None]:
@@ -247,18 +256,28 @@ class ShopifyAdmin:
             return Assessment(Verdict.REJECT, "graphql errors", status_code=200, detail=messages)
         return OK
 
-    def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Run a query or mutation; return its `data`. Waits first if the bucket is short."""
+    def _send(self, query: str, variables: dict[str, Any]) -> httpx.Response:
+        """One unguarded GraphQL request, after waiting for the bucket if it is short."""
         clock = self.http.resilience.clock
-        clock.sleep(self.budget.wait_for(DEFAULT_QUERY_COST, clock.monotonic()))
-        response = self.http.request(
-            "POST", self.path, json_body={"query": query, "variables": variables or {}},
-            assess=self._assess,
+        wait = self.budget.wait_for(DEFAULT_QUERY_COST, clock.monotonic())
+        if wait > 0:
+            clock.sleep(wait)
+        return self.http.send(
+            "POST", self.path, json_body={"query": query, "variables": variables}
         )
+
+    def _data(self, response: httpx.Response) -> dict[str, Any]:
         data = self.http.json(response).get("data")
         if not isinstance(data, dict):
             raise PlatformUnavailable(PLATFORM, "answer has no data", status_code=200)
         return data
+
+    def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Run a query or mutation with retries; return its `data`."""
+        response = self.http.resilience.call(
+            lambda: self._send(query, variables or {}), self._assess
+        )
+        return self._data(response)
 
     @staticmethod
     def _payload(data: dict[str, Any], mutation: str) -> dict[str, Any]:
@@ -299,12 +318,25 @@ class ShopifyAdmin:
             product["vendor"] = vendor
         if product_type:
             product["productType"] = product_type
-        payload = self._payload(self.graphql(PRODUCT_CREATE, {"product": product}), "productCreate")
-        errors = payload.get("userErrors") or []
-        if errors and all("handle" in (error.get("field") or []) for error in errors):
-            existing = self.product_by_handle(handle)
-            if existing is not None:
-                return existing
+
+        def attempt() -> httpx.Response | ShopifyProduct:
+            # Look before creating: an earlier attempt (or call) whose answer was lost
+            # may have made the product already.
+            lookup = self._send(PRODUCT_BY_HANDLE, {"handle": handle})
+            if self._assess(lookup).verdict is not Verdict.OK:
+                return lookup  # judged by `assess` like any failed answer
+            node = self._data(lookup).get("productByIdentifier")
+            if node is not None:
+                return _product(node)
+            return self._send(PRODUCT_CREATE, {"product": product})
+
+        def assess(result: httpx.Response | ShopifyProduct) -> Assessment:
+            return OK if isinstance(result, ShopifyProduct) else self._assess(result)
+
+        result = self.http.resilience.call(attempt, assess)
+        if isinstance(result, ShopifyProduct):
+            return result
+        payload = self._payload(self._data(result), "productCreate")
         self._raise_user_errors(payload, "productCreate")
         return _product(payload["product"])
 
