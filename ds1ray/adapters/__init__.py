@@ -1,0 +1,1 @@
+"""Adapters: the eight ports, their mock implementations (the simulated market) and live clients."""

@@ -1,0 +1,160 @@
+"""Marketing: runs one campaign per published product and splits the ad budget.
+
+On each OPTIMIZATION_TICK (and when the budget or the portfolio changes) it
+first applies the kill rule — a campaign that has spent `kill_after_spend` with
+a ROAS below `kill_roas` is stopped for good — then splits the CEO's daily
+budget over the live campaigns by its `allocation` rule:
+
+- `equal`: the same to each;
+- `roas_greedy`: ∝ ROAS^k, where campaigns that have not yet spent enough to be
+  judged count with an optimistic prior ROAS of 2;
+- `bandit`: Thompson sampling: each campaign's ROAS is drawn from a log-normal
+  around its shrunk estimate, narrowing with the orders seen, and the budget
+  goes ∝ draw². The draws use the run's own stream, never the market's.
+
+ROAS is attributed revenue of paid orders over the ad platform's reported spend.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ds1ray.agents.base import Agent, AgentContext
+from ds1ray.agents.strategies import MarketingStrategy
+from ds1ray.events.batch import EventBatch
+from ds1ray.events.contracts import CAMPAIGN_STATUS_CODES, CHANNEL_CODES
+from ds1ray.market import draws
+from ds1ray.seeding import counter
+
+ACTIVE, KILLED = CAMPAIGN_STATUS_CODES.index("active"), CAMPAIGN_STATUS_CODES.index("killed")
+PAUSED = CAMPAIGN_STATUS_CODES.index("paused")
+PAID = CHANNEL_CODES.index("paid")
+PRIOR_ROAS, PRIOR_SPEND = 2.0, 50.0
+
+
+class Marketing(Agent):
+    id = "marketing"
+    Strategy = MarketingStrategy
+
+    def __init__(self, ctx: AgentContext) -> None:
+        super().__init__(ctx)
+        n, m = self.runs, self.products
+        self.status = np.full((n, m), -1, np.int64)
+        self.budget = np.zeros((n, m), np.int64)
+        self.total_budget = np.zeros(n, np.int64)
+        self.revenue = np.zeros((n, m), np.int64)
+        self.orders = np.zeros((n, m), np.int64)
+        self.carts = np.zeros((n, m), np.int64)
+        self.spend = np.zeros((n, m), np.int64)
+
+    def on_page_published(self, batch: EventBatch) -> None:
+        run, product = batch.run, batch["product"]
+        fresh = self.status[run, product] < 0
+        self.status[run[fresh], product[fresh]] = ACTIVE
+        self._allocate(np.unique(run), created=(run[fresh], product[fresh]))
+
+    def on_strategy_updated(self, batch: EventBatch) -> None:
+        self.total_budget[batch.run] = batch["daily_ad_budget_cents"]
+        self._allocate(batch.run)
+
+    def on_daily_tick(self, batch: EventBatch) -> None:
+        self.keep_time(batch)
+
+    def on_optimization_tick(self, batch: EventBatch) -> None:
+        self.keep_time(batch)
+        self._kill_losers(batch.run)
+        self._allocate(batch.run)
+
+    def on_checkout_started(self, batch: EventBatch) -> None:
+        paid = batch["channel"] == PAID
+        np.add.at(self.carts, (batch.run[paid], batch["product"][paid]), 1)
+
+    def on_order_paid(self, batch: EventBatch) -> None:
+        paid = batch["channel"] == PAID
+        cells = (batch.run[paid], batch["product"][paid])
+        np.add.at(self.revenue, cells, batch["amount_cents"][paid])
+        np.add.at(self.orders, cells, 1)
+
+    def on_escalation_triggered(self, batch: EventBatch) -> None:
+        about = batch["product"] >= 0
+        self._stop(batch.run[about], batch["product"][about], KILLED)
+
+    def on_user_command(self, batch: EventBatch) -> None:
+        mine = self.commands_for_me(batch)
+        for i in range(len(mine)):
+            run, command, argument = int(mine.run[i]), str(mine["command"][i]), str(mine["argument"][i])
+            if not (argument.isdigit() and int(argument) < self.products):
+                continue
+            product = int(argument)
+            if command == "pause_campaign" and self.status[run, product] == ACTIVE:
+                self._stop(np.array([run]), np.array([product]), PAUSED)
+            elif command == "resume_campaign" and self.status[run, product] == PAUSED:
+                self.status[run, product] = ACTIVE
+                self._allocate(np.array([run]))
+
+    def _roas(self, run: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        spend, _, _ = self.ports.ads.insights()
+        self.spend[run] = spend[run]
+        dollars = self.spend[run] / 100.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            roas = np.where(dollars > 0, self.revenue[run] / 100.0 / np.maximum(dollars, 1e-9), np.nan)
+        return roas, dollars
+
+    def _kill_losers(self, run: np.ndarray) -> None:
+        roas, spend = self._roas(run)
+        s = self.strategy
+        losing = (self.status[run] == ACTIVE) & (spend >= s.kill_after_spend[run][:, None]) & (
+            np.nan_to_num(roas, nan=0.0) < s.kill_roas[run][:, None])
+        rows, product = np.nonzero(losing)
+        self._stop(run[rows], product, KILLED)
+
+    def _stop(self, run: np.ndarray, product: np.ndarray, status: int) -> None:
+        live = self.status[run, product] == ACTIVE
+        run, product = run[live], product[live]
+        if run.size == 0:
+            return
+        self.status[run, product] = status
+        self.budget[run, product] = 0
+        self.ports.ads.set_budgets(run, product, np.zeros(run.size, np.int64))
+        self.emit("CAMPAIGN_OPTIMIZED", run, product=product, daily_budget_cents=0, status=status)
+        self._allocate(np.unique(run))
+
+    def _weights(self, run: np.ndarray, active: np.ndarray) -> np.ndarray:
+        rule = self.strategy.allocation[run][:, None]
+        roas, spend = self._roas(run)
+        young = spend < self.strategy.kill_after_spend[run][:, None]
+        greedy_roas = np.where(young, np.maximum(np.nan_to_num(roas, nan=PRIOR_ROAS), PRIOR_ROAS),
+                               np.nan_to_num(roas, nan=0.0))
+        greedy = np.power(np.maximum(greedy_roas, 0.05), self.strategy.greedy_exponent[run][:, None])
+        shrunk = (self.revenue[run] / 100.0 + PRIOR_ROAS * PRIOR_SPEND) / (spend + PRIOR_SPEND)
+        sigma = 1.0 / np.sqrt(1.0 + self.orders[run])
+        u = self.ctx.streams["bandit"].uniform(
+            counter(self.day, np.arange(self.products)[None, :], bits=(32, 24)) + np.zeros((run.size, 1), np.uint64),
+            rows=run)
+        bandit = np.square(draws.lognormal(u, shrunk, sigma))
+        weight = np.select([rule == "equal", rule == "roas_greedy"], [np.ones_like(greedy), greedy], bandit)
+        return np.where(active, weight, 0.0)
+
+    def _allocate(self, run: np.ndarray, created: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        run = np.unique(run)
+        if run.size == 0:
+            return
+        active = self.status[run] == ACTIVE
+        weight = self._weights(run, active)
+        total = weight.sum(axis=1, keepdims=True)
+        share = np.where(total > 0, weight / np.where(total > 0, total, 1.0), 0.0)
+        budget = np.floor(share * self.total_budget[run][:, None]).astype(np.int64)
+        changed = active & (budget != self.budget[run])
+        self.budget[run] = np.where(active, budget, self.budget[run])
+        rows, product = np.nonzero(changed)
+        if rows.size:
+            self.ports.ads.set_budgets(run[rows], product, budget[rows, product])
+        new = np.zeros_like(changed)
+        if created is not None and created[0].size:
+            index = np.searchsorted(run, created[0])
+            new[index, created[1]] = True
+            r, p = np.nonzero(new)
+            self.emit("CAMPAIGN_CREATED", run[r], product=p, daily_budget_cents=budget[r, p])
+        rows, product = np.nonzero(changed & ~new)
+        self.emit("CAMPAIGN_OPTIMIZED", run[rows], product=product, daily_budget_cents=budget[rows, product],
+                  status=ACTIVE)

@@ -1,0 +1,59 @@
+"""Support: answers tickets and decides refunds by policy (TICKET_RESOLUTION).
+
+Refund policies (complaints are late deliveries and defects; returns are a
+customer changing their mind):
+- `always`: refund complaints and returns;
+- `late_or_defect`: refund complaints, decline returns;
+- `threshold`: refund defects, and late orders only beyond `refund_after_days_late`;
+- `never`: reply only.
+A refund a customer does not get may come back as a chargeback, dearer than the
+refund (the world decides that, not the policy). Every ticket gets a reply:
+AI-written when the AI port serves it, a template otherwise. A refund the shop
+refuses (the order is already disputed) is escalated.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ds1ray.agents.base import Agent
+from ds1ray.agents.strategies import SupportStrategy
+from ds1ray.events.batch import EventBatch
+from ds1ray.events.contracts import REFUND_REASON_CODES, RESOLUTION_CODES, TICKET_REASON_CODES
+
+QUESTION, LATE, DEFECT, RETURN = (TICKET_REASON_CODES.index(r) for r in ("question", "late", "defect", "return"))
+REPLIED, REFUNDED = RESOLUTION_CODES.index("replied"), RESOLUTION_CODES.index("refunded")
+# Ticket reason → refund reason code.
+REFUND_REASON = np.array([REFUND_REASON_CODES.index(r) for r in TICKET_REASON_CODES], np.int64)
+
+
+class Support(Agent):
+    id = "support"
+    Strategy = SupportStrategy
+
+    def on_ticket_created(self, batch: EventBatch) -> None:
+        run, reason, late = batch.run, batch["reason"], batch["days_late"]
+        policy = self.strategy.refund_policy[run]
+        complaint = (reason == LATE) | (reason == DEFECT)
+        refund = np.select(
+            [policy == "always", policy == "late_or_defect", policy == "threshold"],
+            [complaint | (reason == RETURN), complaint,
+             (reason == DEFECT) | ((reason == LATE) & (late > self.strategy.refund_after_days_late[run]))],
+            False)
+        wants_ai = self.strategy.use_ai_replies[run]
+        ai_written = np.zeros(run.size, bool)
+        if wants_ai.any():
+            ai_written[wants_ai] = self.ports.ai.complete("support_reply", run[wants_ai])
+        self.ports.email.send(run[ai_written], batch["ticket_id"][ai_written], "ai_reply")
+        self.ports.email.send(run[~ai_written], batch["ticket_id"][~ai_written], "template_reply")
+
+        accepted = np.zeros(run.size, bool)
+        if refund.any():
+            accepted[refund] = self.ports.shop.refund(run[refund], batch["order_id"][refund], batch["product"][refund],
+                                                      batch["amount_cents"][refund], REFUND_REASON[reason[refund]])
+        self.emit("TICKET_RESOLUTION", run, ticket_id=batch["ticket_id"], order_id=batch["order_id"],
+                  action=np.where(accepted, REFUNDED, REPLIED),
+                  refund_cents=np.where(accepted, batch["amount_cents"], 0))
+        refused = refund & ~accepted
+        self.emit("ESCALATION_TRIGGERED", run[refused], source="support", reason="refund refused by the shop",
+                  product=-1)

@@ -1,0 +1,168 @@
+"""A cohort: many runs simulated together by one set of agents and adapters.
+
+`simulate(config, runs, days)` is the simulation lab's core call. It resolves
+each run's parameters (its strategy and scenario overrides), builds one world
+over all runs (the mock adapters' market), one instance of each agent holding
+arrays over runs, and the event bus wired from the manifests; then it runs the
+clock:
+
+    for each day:
+        world.begin_day
+        DAILY_TICK            → bus until quiet   (agents decide)
+        ingress: trends, shop, shipping, email   (customers, carriers, inbox)
+                              → bus until quiet   (agents react)
+        OPTIMIZATION_TICK     → bus until quiet   (daily optimisation)
+        world.end_day         (fixed costs, AI bill, solvency, KPIs)
+
+The simulation's time step is a day, so the optimisation tick that fires every
+four hours live fires once per simulated day here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ds1ray.adapters.mock import mock_ports
+from ds1ray.agents import AGENTS, AgentContext, Ports
+from ds1ray.agents.base import Agent
+from ds1ray.bus import CohortBus
+from ds1ray.config import Config, apply_overrides
+from ds1ray.events.batch import EventBatch
+from ds1ray.market.ledger import CATEGORIES
+from ds1ray.market.stack import Stacked
+from ds1ray.market.world import DAILY_KPIS, AiTask, World
+from ds1ray.runspec import CohortResult, RunSpec
+from ds1ray.seeding import Streams, canonical_params, stream_key
+
+INGRESS_ORDER = ("trends", "shop", "shipping", "email")
+"""Ports whose arrivals are polled each tick, in this order (the bus then orders them by type)."""
+
+Handler = Callable[[EventBatch], Sequence[EventBatch]]
+
+
+def resolve_runs(config: Config, runs: Sequence[RunSpec]) -> list[Config]:
+    """Each run's configuration with its overrides applied (validated once per distinct set)."""
+    cache: dict[str, Config] = {}
+    resolved = []
+    for run in runs:
+        key = canonical_params(run.overrides)
+        if key not in cache:
+            cache[key] = apply_overrides(config, run.overrides) if run.overrides else config
+        resolved.append(cache[key])
+    return resolved
+
+
+def build_world(config: Config, resolved: Sequence[Config], runs: Sequence[RunSpec], days: int) -> World:
+    products = config.seeds.products
+    fixtures = config.seeds.ai_fixtures
+    return World(
+        market=Stacked([c.bootstrap.market for c in resolved]),
+        market_keys=np.array([run.market_key for run in runs], dtype=np.uint64),
+        days=days,
+        archetype_prices=np.array([p.ref_price for p in products]),
+        archetype_weights=np.array([p.weight for p in products]),
+        ai_tasks={name: AiTask(f.prompt_tokens, f.completion_tokens) for name, f in fixtures.items()},
+    )
+
+
+def agent_context(config: Config, resolved: Sequence[Config], runs: Sequence[RunSpec], agent_id: str,
+                  products: int, ports: Mapping[str, Any]) -> AgentContext:
+    """What agent `agent_id` gets: only its declared ports, its strategy per run, its own streams."""
+    declared = config.agents[agent_id].ports
+    run_keys = np.array([run.run_key for run in runs], dtype=np.uint64)
+    return AgentContext(
+        runs=len(runs),
+        products=products,
+        strategy=Stacked([c.strategy(agent_id) for c in resolved]),
+        ports=Ports(agent_id, {name: ports[name] for name in declared}),
+        streams=Streams(stream_key(run_keys, f"agent:{agent_id}")),
+    )
+
+
+def build_bus(config: Config, handlers: Mapping[str, Handler]) -> CohortBus:
+    subscribers = {name: spec.subscribers for name, spec in config.events.events.items()}
+    return CohortBus(config.events.delivery_order, subscribers, handlers)
+
+
+class Cohort:
+    """One cohort in one process: the world, the mock adapters, the agents and the bus."""
+
+    def __init__(self, config: Config, runs: Sequence[RunSpec], days: int) -> None:
+        if not runs:
+            raise ValueError("a cohort needs at least one run")
+        if days < 1:
+            raise ValueError("days must be at least 1")
+        self.config = config
+        self.specs = list(runs)
+        self.days = days
+        resolved = resolve_runs(config, self.specs)
+        self.world = build_world(config, resolved, self.specs, days)
+        self.ports = mock_ports(self.world)
+        slots = self.world.catalog.slots
+        self.agents: dict[str, Agent] = {
+            agent_id: AGENTS[agent_id](agent_context(config, resolved, self.specs, agent_id, slots, self.ports))
+            for agent_id in config.agents
+        }
+        self.bus = build_bus(config, {agent_id: agent.handle for agent_id, agent in self.agents.items()})
+        self.day = 0
+
+    def step(self) -> None:
+        """Advance every run by one day."""
+        day, world, bus = self.day, self.world, self.bus
+        world.begin_day(day)
+        alive = np.nonzero(world.alive)[0]
+        bus.publish(EventBatch.of("DAILY_TICK", alive, day=day))
+        bus.drain()
+        for port in INGRESS_ORDER:
+            for batch in self.ports[port].poll():  # type: ignore[attr-defined]
+                bus.publish(batch)
+        bus.drain()
+        bus.publish(EventBatch.of("OPTIMIZATION_TICK", np.nonzero(world.alive)[0], day=day))
+        bus.drain()
+        world.end_day(day)
+        self.day += 1
+
+    def run(self) -> CohortResult:
+        while self.day < self.days:
+            self.step()
+        return self.result()
+
+    def result(self) -> CohortResult:
+        """Outcomes after the books are checked (BooksDoNotBalance if they do not close)."""
+        self.world.ledger.check()
+        return cohort_result(self.specs, self.world, self.day)
+
+
+def cohort_result(specs: Sequence[RunSpec], world: World, days_run: int) -> CohortResult:
+    """The result tables (docs/architecture.md) from a world after `days_run` days."""
+    outcomes = world.outcomes()
+    runs = pd.DataFrame({
+        "run_id": [s.run_id for s in specs],
+        "seed": np.array([s.seed for s in specs], dtype=np.int64),
+        "strategy": [s.strategy for s in specs],
+    })
+    for name in (*CATEGORIES, "net_profit", "starting_cash", "final_cash", "orders", "conversion_rate", "roas",
+                 "refund_rate", "tickets"):
+        runs[name] = outcomes[name]
+    runs["bankrupt_day"] = pd.array(np.where(world.bankrupt_day >= 0, world.bankrupt_day, 0), dtype="Int64")
+    runs.loc[world.bankrupt_day < 0, "bankrupt_day"] = pd.NA
+    runs["market_ceiling"] = world.market_ceiling_cents / 100.0
+
+    n = len(specs)
+    daily = pd.DataFrame({
+        "run_id": np.repeat(runs["run_id"].to_numpy(dtype=object), days_run),
+        "day": np.tile(np.arange(days_run, dtype=np.int64), n),
+    })
+    for name in DAILY_KPIS:
+        values = world.daily[name][:days_run].T.reshape(-1)
+        daily[name] = values / 100.0 if name in ("cash", "revenue", "ad_spend") else values
+    return CohortResult(runs=runs, daily=daily)
+
+
+def simulate(config: Config, runs: Sequence[RunSpec], days: int) -> CohortResult:
+    """Simulate `runs` together for `days` days, in this process; see the module docstring."""
+    return Cohort(config, runs, days).run()

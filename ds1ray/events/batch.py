@@ -1,0 +1,98 @@
+"""Columnar event batches: how events travel inside a cohort.
+
+A batch holds many events of one type, one row per event. `run` tags each row
+with its cohort row; every other column is a field of the event's contract.
+Agents work on whole columns (NumPy), never on one event at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from ds1ray.events.contracts import CONTRACTS, Event
+
+_DTYPES = {int: np.int64, float: np.float64, str: object, bool: np.bool_}
+
+
+def _column_dtype(event_type: str, field: str) -> Any:
+    annotation = CONTRACTS[event_type].model_fields[field].annotation
+    return _DTYPES[annotation]  # type: ignore[index]
+
+
+@dataclass(frozen=True)
+class EventBatch:
+    """Events of one type as columns. Build with `EventBatch.of(...)`, which checks the contract."""
+
+    type: str
+    run: NDArray[np.int64]
+    columns: dict[str, NDArray[Any]]
+
+    @classmethod
+    def of(cls, event_type: str, run: ArrayLike, **columns: ArrayLike) -> EventBatch:
+        """A batch whose columns are exactly the contract's fields (scalars are broadcast)."""
+        contract = CONTRACTS.get(event_type)
+        if contract is None:
+            raise KeyError(f"no contract for event type {event_type!r}")
+        expected = set(contract.model_fields)
+        if set(columns) != expected:
+            missing, extra = sorted(expected - set(columns)), sorted(set(columns) - expected)
+            raise ValueError(f"{event_type} batch: missing fields {missing}, unknown fields {extra}")
+        run_arr = np.asarray(run, dtype=np.int64).reshape(-1)
+        cols = {}
+        for name in contract.model_fields:
+            arr = np.asarray(columns[name], dtype=_column_dtype(event_type, name))
+            cols[name] = np.broadcast_to(arr, run_arr.shape).copy() if arr.ndim == 0 else arr.reshape(-1)
+            if cols[name].shape != run_arr.shape:
+                raise ValueError(f"{event_type}.{name}: {cols[name].shape[0]} values for {run_arr.size} rows")
+        return cls(event_type, run_arr, cols)
+
+    @classmethod
+    def empty(cls, event_type: str) -> EventBatch:
+        contract = CONTRACTS[event_type]
+        return cls(event_type, np.zeros(0, np.int64),
+                   {name: np.zeros(0, _column_dtype(event_type, name)) for name in contract.model_fields})
+
+    @classmethod
+    def from_events(cls, runs: Sequence[int], events: Sequence[Event]) -> EventBatch:
+        """A batch from validated contract models (live ingress, tests)."""
+        if not events:
+            raise ValueError("from_events needs at least one event")
+        event_type = events[0].type
+        if any(e.type != event_type for e in events):
+            raise ValueError("a batch holds events of one type")
+        fields = CONTRACTS[event_type].model_fields
+        return cls.of(event_type, list(runs), **{f: [getattr(e, f) for e in events] for f in fields})
+
+    def __len__(self) -> int:
+        return int(self.run.shape[0])
+
+    def __getitem__(self, field: str) -> NDArray[Any]:
+        return self.columns[field]
+
+    def take(self, rows: NDArray[Any]) -> EventBatch:
+        """The rows selected by a boolean mask or an index array."""
+        return EventBatch(self.type, self.run[rows], {k: v[rows] for k, v in self.columns.items()})
+
+    def events(self) -> Iterator[tuple[int, Event]]:
+        """Each row as (cohort row, validated contract model): for logs, the store and the live side."""
+        contract = CONTRACTS[self.type]
+        for i in range(len(self)):
+            payload = {k: v[i].item() if hasattr(v[i], "item") else v[i] for k, v in self.columns.items()}
+            yield int(self.run[i]), contract.model_validate(payload)
+
+    @staticmethod
+    def concat(batches: Sequence[EventBatch]) -> EventBatch:
+        """Batches of one type, end to end."""
+        if len(batches) == 1:
+            return batches[0]
+        event_type = batches[0].type
+        return EventBatch(
+            event_type,
+            np.concatenate([b.run for b in batches]),
+            {k: np.concatenate([b.columns[k] for b in batches]) for k in batches[0].columns},
+        )

@@ -1,0 +1,49 @@
+"""Rows scheduled for a future day: shipments, tickets, chargebacks.
+
+Rows keep the order in which they were scheduled, and they are scheduled in
+run-major order, so each run sees its own rows in the same order whatever
+cohort it is in.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+
+class Agenda:
+    """Columns of rows, filed under the day they fall due."""
+
+    def __init__(self, columns: tuple[str, ...]) -> None:
+        self.columns = ("run", *columns)
+        self._due: dict[int, list[dict[str, NDArray[Any]]]] = defaultdict(list)
+
+    def add(self, due_day: NDArray[np.int64], **columns: NDArray[Any]) -> None:
+        if set(columns) != set(self.columns):
+            raise ValueError(f"agenda rows need exactly {self.columns}")
+        due_day = np.asarray(due_day, dtype=np.int64)
+        if due_day.size == 0:
+            return
+        for day in np.unique(due_day):
+            rows = due_day == day
+            self._due[int(day)].append({k: np.asarray(v)[rows] for k, v in columns.items()})
+
+    def pop(self, day: int) -> dict[str, NDArray[Any]] | None:
+        """The rows due on `day` (and any overdue), in scheduling order; None if there are none."""
+        days = sorted(d for d in self._due if d <= day)
+        chunks = [chunk for d in days for chunk in self._due.pop(d)]
+        if not chunks:
+            return None
+        out = {k: np.concatenate([c[k] for c in chunks]) for k in self.columns}
+        # Chunks of different days interleave runs: restore run-major order, stably.
+        order = np.argsort(out["run"], kind="stable")
+        return {k: v[order] for k, v in out.items()}
+
+    def drop_runs(self, dead: NDArray[np.bool_]) -> None:
+        """Forget the rows of runs that stopped (bankrupt)."""
+        for day, chunks in list(self._due.items()):
+            kept = [{k: v[~dead[c["run"]]] for k, v in c.items()} for c in chunks]
+            self._due[day] = [c for c in kept if c["run"].size]
