@@ -40,7 +40,7 @@ def check(config: Config, overlay_path: str | Path | None = None) -> list[Findin
     ]
     if overlay_path is not None:
         findings += lint_overlay(resolve_overlay(overlay_path, config.root), config.root)
-    return sorted(set(findings), key=lambda f: (f.file, f.line or 0, f.message))
+    return _in_file_order(set(findings))
 
 
 def lint_overlay(overlay_path: Path, root: Path) -> list[Finding]:
@@ -50,7 +50,7 @@ def lint_overlay(overlay_path: Path, root: Path) -> list[Finding]:
     findings = new_key_findings(base, overlay) if isinstance(overlay.data, dict) else []
     for doc in (base, overlay):
         findings += _literal_secrets(doc)
-    return findings
+    return _in_file_order(findings)
 
 
 def _literal_secrets(doc: YamlDoc) -> Iterator[Finding]:
@@ -282,6 +282,10 @@ def _fields_difference(manifest: Mapping[str, str], contract: Mapping[str, str])
     if not parts and list(manifest) != list(contract):
         parts.append(f"order differs; the contract's is {', '.join(contract)}")
     return "fields differ from the contract: " + "; ".join(parts)
+
+
+def _in_file_order(findings: Iterable[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda finding: (finding.file, finding.line or 0, finding.message))
 
 
 def _unknown_port(port: str) -> str:

@@ -76,9 +76,15 @@ def _build(
     path: Path,
 ) -> Any:
     if isinstance(node, yaml.MappingNode):
-        loader.flatten_mapping(node)  # resolves `<<: *anchor` merge keys
         mapping: dict[Any, Any] = {}
+        merged: list[yaml.Node] = []
         for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                # `<<: *anchor` (or a list of anchors): keys written here win, the rest are merged.
+                merged.extend(
+                    value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                )
+                continue
             key = loader.construct_object(key_node, deep=True)
             line = key_node.start_mark.line + 1
             if not isinstance(key, str | int) or isinstance(key, bool):
@@ -98,6 +104,26 @@ def _build(
                 )
             lines[(*key_path, key)] = line
             mapping[key] = _build(loader, value_node, (*key_path, key), lines, path)
+        for source in merged:
+            inherited_lines: dict[KeyPath, int] = {}
+            inherited = _build(loader, source, key_path, inherited_lines, path)
+            if not isinstance(inherited, dict):
+                raise ConfigError(
+                    "`<<` must merge a mapping",
+                    file=path,
+                    key_path=key_path,
+                    line=source.start_mark.line + 1,
+                )
+            for key, value in inherited.items():
+                if key not in mapping:
+                    mapping[key] = value
+                    lines.update(
+                        {
+                            p: n
+                            for p, n in inherited_lines.items()
+                            if p[: len(key_path) + 1] == (*key_path, key)
+                        }
+                    )
         return mapping
     if isinstance(node, yaml.SequenceNode):
         items = []
