@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from ds1ray.errors import UserError
 
-COMMAND_MODULES: tuple[str, ...] = ("ds1ray.config.cli", "ds1ray.sweep.cli")
+COMMAND_MODULES: tuple[str, ...] = ("ds1ray.config.cli", "ds1ray.run_command", "ds1ray.sweep.cli", "ds1ray.store.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -21,7 +21,7 @@ four hours live fires once per simulated day here.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -88,6 +88,31 @@ def build_bus(config: Config, handlers: Mapping[str, Handler]) -> CohortBus:
     return CohortBus(config.events.delivery_order, subscribers, handlers)
 
 
+class WorldSide(Protocol):
+    """What the day loop needs from the world, wherever it lives (in-process or in an actor)."""
+
+    def begin_day(self, day: int) -> np.ndarray: ...
+
+    def poll(self, port: str) -> list[EventBatch]: ...
+
+    def alive(self) -> np.ndarray: ...
+
+    def end_day(self, day: int) -> None: ...
+
+
+def advance_day(bus: CohortBus, world: WorldSide, day: int) -> None:
+    """One day of the clock: DAILY_TICK, the ingress ports, OPTIMIZATION_TICK, each drained."""
+    bus.publish(EventBatch.of("DAILY_TICK", world.begin_day(day), day=day))
+    bus.drain()
+    for port in INGRESS_ORDER:
+        for batch in world.poll(port):
+            bus.publish(batch)
+    bus.drain()
+    bus.publish(EventBatch.of("OPTIMIZATION_TICK", world.alive(), day=day))
+    bus.drain()
+    world.end_day(day)
+
+
 class Cohort:
     """One cohort in one process: the world, the mock adapters, the agents and the bus."""
 
@@ -112,19 +137,22 @@ class Cohort:
 
     def step(self) -> None:
         """Advance every run by one day."""
-        day, world, bus = self.day, self.world, self.bus
-        world.begin_day(day)
-        alive = np.nonzero(world.alive)[0]
-        bus.publish(EventBatch.of("DAILY_TICK", alive, day=day))
-        bus.drain()
-        for port in INGRESS_ORDER:
-            for batch in self.ports[port].poll():  # type: ignore[attr-defined]
-                bus.publish(batch)
-        bus.drain()
-        bus.publish(EventBatch.of("OPTIMIZATION_TICK", np.nonzero(world.alive)[0], day=day))
-        bus.drain()
-        world.end_day(day)
+        advance_day(self.bus, self, self.day)
         self.day += 1
+
+    # The world side of the day loop (see `WorldSide`).
+    def begin_day(self, day: int) -> np.ndarray:
+        self.world.begin_day(day)
+        return np.nonzero(self.world.alive)[0]
+
+    def poll(self, port: str) -> list[EventBatch]:
+        return list(self.ports[port].poll())  # type: ignore[attr-defined]
+
+    def alive(self) -> np.ndarray:
+        return np.nonzero(self.world.alive)[0]
+
+    def end_day(self, day: int) -> None:
+        self.world.end_day(day)
 
     def run(self) -> CohortResult:
         while self.day < self.days:

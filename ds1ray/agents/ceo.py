@@ -35,7 +35,7 @@ class Ceo(Agent):
         super().__init__(ctx)
         n = self.runs
         self.base_budget = np.rint(self.strategy.daily_ad_budget * 100).astype(np.int64)
-        self.cash = self.ports.shop.balance()
+        self.cash = np.array(self.ports.shop.balance())  # our copy: a port may hand out a read-only view
         self.crash_until = np.full(n, -1, np.int64)
         self.shift_until = np.full(n, -1, np.int64)
         self.shift_factor = np.ones(n)
@@ -47,7 +47,7 @@ class Ceo(Agent):
 
     def on_daily_tick(self, batch: EventBatch) -> None:
         self.keep_time(batch)
-        self.cash = self.ports.shop.balance()
+        self.cash = np.array(self.ports.shop.balance())  # our copy: a port may hand out a read-only view
         run = batch.run
         if self.day % 7 == 0:
             self.ports.ai.complete("ceo_brief", run)
