@@ -14,7 +14,10 @@ Two passes over a payload:
    the address being stored. The original values are remembered.
 2. Every other string is scrubbed: the values remembered in pass 1 (the
    customer's name in an order note), and patterns: e-mail addresses, phone
-   numbers, street addresses, Luhn-valid card numbers, IBANs and account numbers.
+   numbers, street addresses, Luhn-valid card numbers, IBANs, account numbers,
+   and capitalised names after a cue ("Customer Ada Lovelace", "Dear Ada").
+   A name in prose with neither a cue nor a structured field elsewhere in the
+   payload is not recognised (that takes a named-entity model).
 
 Identifiers (`id`, `*_id`, `admin_graphql_api_id`, timestamps, currency codes)
 are left alone: the business needs them and they are not personal.
@@ -81,15 +84,26 @@ EMAIL_RE = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
 # A phone: optional +country, optional (area), then 2–4 digit groups split by space/dot/dash;
 # or a bare E.164 number. Digit counts are checked after matching.
 PHONE_RE = re.compile(
-    r"(?<![\w/+])(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{1,4}\)[\s.\-]?)?\d{2,5}(?:[\s.\-]\d{2,5}){1,4}"
+    r"(?<![\w/+])(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{1,4}\)[\s.\-]?)?\d{2,6}(?:[\s.\-]\d{2,6}){1,4}"
     r"(?![\w/])|(?<![\w/])\+\d{7,15}(?!\w)"
 )
-ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Digit runs that look like a phone by shape but are dates or amounts.
+NOT_A_PHONE_RE = re.compile(
+    r"^\d{4}-\d{2}-\d{2}$|^\d{1,2}[./\-]\d{1,2}[./\-]\d{2,4}$|^\d+\.\d{1,2}$"
+)
 CARD_RE = re.compile(r"(?<![\w/.])\d(?:[ \-]?\d){12,18}(?![\w/])")
 IBAN_RE = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b")
 ACCOUNT_RE = re.compile(
     r"(?i)\b(account|acct|routing|sort code|bsb|iban)(\s*(?:no\.?|number|#)?\s*[:#]?\s*)"
     r"(\d[\d \-]{4,}\d)"
+)
+# A capitalised name after a cue that introduces a person ("Customer Ada Lovelace",
+# "Dear Ada", "Mrs Babbage"). Names without such a cue or a structured field are not
+# recognised: that needs a named-entity model, which this module does not use.
+CUED_NAME_RE = re.compile(
+    r"\b((?:Mr|Mrs|Ms|Miss|Mx|Dr|Dear|Customer|customer|Hi|Hello|Regards|Thanks|Cheers)\.?,?\s+"
+    r"|(?:name is|named|signed)\s+)"
+    r"([A-Z][a-z'\-]+(?:\s+[A-Z][a-z'\-]+){0,2})"
 )
 STREET_RE = re.compile(
     r"\b\d{1,5}[A-Za-z]?\s+(?:[A-Z][\w'.\-]*\s+){1,4}"
@@ -145,6 +159,7 @@ class Redactor:
         text = ACCOUNT_RE.sub(lambda m: m.group(1) + m.group(2) + BANK, text)
         text = CARD_RE.sub(_card_or_keep, text)
         text = STREET_RE.sub(ADDRESS, text)
+        text = CUED_NAME_RE.sub(lambda m: m.group(1) + NAME, text)
         return PHONE_RE.sub(_phone_or_keep, text)
 
     # ---------------------------------------------------------------- payloads
@@ -240,7 +255,7 @@ def _card_or_keep(match: re.Match[str]) -> str:
 def _phone_or_keep(match: re.Match[str]) -> str:
     text = match.group(0)
     digits = re.sub(r"\D", "", text)
-    if not 7 <= len(digits) <= 15 or ISO_DATE_RE.match(text):
+    if not 7 <= len(digits) <= 15 or NOT_A_PHONE_RE.match(text):
         return text
     return PHONE
 

@@ -63,34 +63,9 @@ RETRYABLE_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504})
 
 
 class PlatformError(Exception):
-    """A call to a live platform did not succeed."""
+    """A call to a live platform did not succeed.
 
-    def __init__(
-        self,
-        platform: str,
-        reason: str,
-        *,
-        status_code: int | None = None,
-        detail: str = "",
-        attempts: int = 0,
-    ) -> None:
-        message = f"{platform}: {reason}"
-        if status_code is not None:
-            message += f" (HTTP {status_code})"
-        if detail:
-            message += f": {detail}"
-        super().__init__(message)
-        self.platform = platform
-        self.reason = reason
-        self.status_code = status_code
-        self.detail = detail
-        self.attempts = attempts
-
-
-class PlatformUnavailable(PlatformError):
-    """The platform could not do the work now: dead-letter it and redrive later.
-
-    `retry_after` is the wait in seconds the platform (or the open breaker) asked
+    `retry_after` is the wait in seconds the platform (or an open breaker) asked
     for, when known.
     """
 
@@ -104,10 +79,22 @@ class PlatformUnavailable(PlatformError):
         attempts: int = 0,
         retry_after: float | None = None,
     ) -> None:
-        super().__init__(
-            platform, reason, status_code=status_code, detail=detail, attempts=attempts
-        )
+        message = f"{platform}: {reason}"
+        if status_code is not None:
+            message += f" (HTTP {status_code})"
+        if detail:
+            message += f": {detail}"
+        super().__init__(message)
+        self.platform = platform
+        self.reason = reason
+        self.status_code = status_code
+        self.detail = detail
+        self.attempts = attempts
         self.retry_after = retry_after
+
+
+class PlatformUnavailable(PlatformError):
+    """The platform could not do the work now: dead-letter it and redrive later."""
 
 
 class CircuitOpen(PlatformUnavailable):

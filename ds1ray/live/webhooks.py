@@ -21,7 +21,7 @@ Example:
     ...     "currency": "USD", "line_items": []}).encode()
     >>> event = intake.shopify(body, shopify_webhook_headers(body, "s", topic="orders/paid",
     ...                                                      event_id="e-1"))
-    >>> event.type, event.payload["total_cents"]
+    >>> event.type, event.payload["amount_cents"]
     ('ORDER_PAID', 5999)
 """
 
@@ -78,6 +78,21 @@ class Ds1Event(BaseModel):
     dedupe_key: str
     occurred_at: datetime
     payload: dict[str, Any]
+
+    def store_fields(self) -> dict[str, Any]:
+        """The fields of the store's event log row (`ds1ray.store.events.Event(**fields)`):
+        the de-duplication key and the platform's own timestamp inside the payload."""
+        return {
+            "event_id": self.event_id,
+            "type": self.type,
+            "source": self.source,
+            "correlation_id": self.correlation_id,
+            "payload": {
+                **self.payload,
+                "dedupe_key": self.dedupe_key,
+                "occurred_at": self.occurred_at.isoformat(),
+            },
+        }
 
 
 def event_id_for(dedupe_key: str) -> str:
@@ -144,13 +159,14 @@ def _cents(amount: Any, currency: str, what: str) -> int:
 def _shopify_order_paid(order: ShopifyOrder) -> dict[str, Any]:
     currency = order.currency.upper()
     destination = order.shipping_address
+    email = order.email or (order.customer.email if order.customer else None)
     return {
         "order_id": order.id,
         "order_gid": order.admin_graphql_api_id,
         "order_name": order.name,
         "created_at": order.created_at.isoformat(),
         "currency": currency,
-        "total_cents": _cents(order.total_price, currency, "total_price"),
+        "amount_cents": _cents(order.total_price, currency, "total_price"),
         "subtotal_cents": _optional_cents(order.subtotal_price, currency, "subtotal_price"),
         "tax_cents": _optional_cents(order.total_tax, currency, "total_tax"),
         "discount_cents": _optional_cents(order.total_discounts, currency, "total_discounts"),
@@ -168,7 +184,7 @@ def _shopify_order_paid(order: ShopifyOrder) -> dict[str, Any]:
             for index, item in enumerate(order.line_items)
         ],
         "customer_id": order.customer.id if order.customer else None,
-        "customer_email": order.email or (order.customer.email if order.customer else None),
+        "customer_email": email,  # replaced by its keyed hash before the event leaves
         "destination": {
             "city": destination.city if destination else None,
             "province_code": destination.province_code if destination else None,
@@ -190,7 +206,7 @@ def _shopify_order_cancelled(order: ShopifyOrder) -> dict[str, Any]:
         "cancelled_at": order.cancelled_at.isoformat() if order.cancelled_at else None,
         "cancel_reason": order.cancel_reason,
         "currency": currency,
-        "total_cents": _cents(order.total_price, currency, "total_price"),
+        "amount_cents": _cents(order.total_price, currency, "total_price"),
         "financial_status": order.financial_status,
         "line_items": [
             {"line_item_id": item.id, "variant_id": item.variant_id, "quantity": item.quantity}
@@ -217,9 +233,10 @@ def _shopify_refund(refund: ShopifyRefund) -> dict[str, Any]:
     }
 
 
-ShopifyHandler = tuple[str, type[BaseModel], Callable[[Any], dict[str, Any]]]
+# What each topic or event type becomes: the DS1 event type, the payload model, the builder.
+Handler = tuple[str, type[BaseModel], Callable[[Any], dict[str, Any]]]
 
-SHOPIFY_TOPICS: dict[str, ShopifyHandler] = {
+SHOPIFY_TOPICS: dict[str, Handler] = {
     "orders/paid": (ORDER_PAID, ShopifyOrder, _shopify_order_paid),
     "orders/cancelled": (ORDER_CANCELLED, ShopifyOrder, _shopify_order_cancelled),
     "refunds/create": (ORDER_REFUNDED, ShopifyRefund, _shopify_refund),
@@ -264,9 +281,7 @@ def _stripe_payment_succeeded(intent: StripePaymentIntent) -> dict[str, Any]:
     }
 
 
-StripeHandler = tuple[str, type[BaseModel], Callable[[Any], dict[str, Any]]]
-
-STRIPE_TYPES: dict[str, StripeHandler] = {
+STRIPE_TYPES: dict[str, Handler] = {
     "charge.dispute.created": (CHARGEBACK_OPENED, StripeDispute, _stripe_dispute),
     "charge.refunded": (PAYMENT_REFUNDED, StripeCharge, _stripe_charge_refunded),
     "payment_intent.succeeded": (PAYMENT_SUCCEEDED, StripePaymentIntent, _stripe_payment_succeeded),
@@ -381,6 +396,11 @@ class WebhookIntake:
         payload: dict[str, Any],
     ) -> Ds1Event:
         when = occurred_at or datetime.fromtimestamp(self._clock.time(), UTC)
+        redacted = self._redactor.redact_payload(payload)
+        if isinstance(redacted.get("customer_email"), str):
+            # An integer handle on the customer for the columnar bus (OrderPaid.customer_ref).
+            redacted["customer_ref"] = int(redacted["customer_email"].removeprefix("email:")[:15],
+                                           16)
         return Ds1Event(
             event_id=event_id_for(dedupe_key),
             type=event_type,
@@ -388,5 +408,5 @@ class WebhookIntake:
             correlation_id=correlation_id,
             dedupe_key=dedupe_key,
             occurred_at=when,
-            payload=self._redactor.redact_payload(payload),
+            payload=redacted,
         )

@@ -16,12 +16,11 @@ from typing import Any
 
 import httpx
 
-from ds1ray.adapters.live.platform_http import DEFAULT_TIMEOUT, PlatformHttp
+from ds1ray.adapters.live.platform_http import DEFAULT_TIMEOUT, PlatformHttp, default_resilience
 from ds1ray.live.resilience import (
     Assessment,
     PlatformUnavailable,
     Resilience,
-    TokenBucket,
     Verdict,
 )
 
@@ -86,8 +85,7 @@ class AfterShip:
     ) -> None:
         self.http = PlatformHttp(
             PLATFORM, base_url.rstrip("/"),
-            resilience=resilience
-            or Resilience(PLATFORM, rate_limiter=TokenBucket(requests_per_second)),
+            resilience=resilience or default_resilience(PLATFORM, requests_per_second),
             headers={"as-api-key": api_key}, timeout=timeout, transport=transport,
         )
 

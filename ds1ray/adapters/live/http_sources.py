@@ -22,8 +22,8 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from ds1ray.adapters.live.platform_http import DEFAULT_TIMEOUT, PlatformHttp
-from ds1ray.live.resilience import PlatformUnavailable, Resilience, TokenBucket
+from ds1ray.adapters.live.platform_http import DEFAULT_TIMEOUT, PlatformHttp, default_resilience
+from ds1ray.live.resilience import PlatformUnavailable, Resilience
 
 
 class SourceSpec(BaseModel):
@@ -72,8 +72,7 @@ class HttpJsonSource:
         self._url_params = dict(url.params)
         self.http = PlatformHttp(
             platform, str(url.copy_with(path="/", query=None)),
-            resilience=resilience
-            or Resilience(platform, rate_limiter=TokenBucket(spec.requests_per_second)),
+            resilience=resilience or default_resilience(platform, spec.requests_per_second),
             headers=spec.headers, timeout=timeout, transport=transport,
         )
 

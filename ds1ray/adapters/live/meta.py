@@ -23,13 +23,12 @@ from typing import Any
 
 import httpx
 
-from ds1ray.adapters.live.platform_http import DEFAULT_TIMEOUT, PlatformHttp, deterministic_key
+from ds1ray.adapters.live.platform_http import DEFAULT_TIMEOUT, PlatformHttp, default_resilience, deterministic_key
 from ds1ray.live.payloads import minor_units
 from ds1ray.live.resilience import (
     Assessment,
     PlatformUnavailable,
     Resilience,
-    TokenBucket,
     Verdict,
 )
 
@@ -167,7 +166,7 @@ class MetaAds:
         self.version = api_version
         self.http = PlatformHttp(
             PLATFORM, base_url.rstrip("/"),
-            resilience=resilience or Resilience(PLATFORM, rate_limiter=TokenBucket(5.0, 10.0)),
+            resilience=resilience or default_resilience(PLATFORM, 5.0, 10.0),
             headers={"Authorization": f"Bearer {access_token}"},
             timeout=timeout, transport=transport,
         )

@@ -21,13 +21,12 @@ from typing import Any
 
 import httpx
 
-from ds1ray.adapters.live.platform_http import PlatformHttp
+from ds1ray.adapters.live.platform_http import PlatformHttp, default_resilience
 from ds1ray.live.resilience import (
     Assessment,
     PlatformRejected,
     PlatformUnavailable,
     Resilience,
-    TokenBucket,
     Verdict,
 )
 
@@ -135,7 +134,7 @@ class ChatCompletions:
         self.model = model
         self.http = PlatformHttp(
             PLATFORM, base_url.rstrip("/"),
-            resilience=resilience or Resilience(PLATFORM, rate_limiter=TokenBucket(2.0, 4.0)),
+            resilience=resilience or default_resilience(PLATFORM, 2.0, 4.0),
             headers={"Authorization": f"Bearer {api_key}"},
             timeout=timeout, transport=transport,
         )

@@ -36,9 +36,11 @@ def deterministic_key(namespace: str, *parts: object) -> str:
     return f"{namespace[:150]}-{hashlib.sha256(canonical.encode()).hexdigest()[:48]}"
 
 
-def default_resilience(platform: str, *, rate_per_second: float, burst: float | None = None
-                       ) -> Resilience:
-    """The standard guard: 3 attempts, full jitter, breaker 5/60 s, the platform's rate."""
+def default_resilience(
+    platform: str, rate_per_second: float, burst: float | None = None
+) -> Resilience:
+    """The standard guard: 3 attempts, full jitter, breaker 5/60 s, the platform's rate limit
+    (`rate_per_second` on average, bursts of `burst`)."""
     return Resilience(platform, rate_limiter=TokenBucket(rate_per_second, burst))
 
 

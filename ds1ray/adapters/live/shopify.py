@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from ds1ray.adapters.live.platform_http import DEFAULT_TIMEOUT, PlatformHttp, deterministic_key
+from ds1ray.adapters.live.platform_http import DEFAULT_TIMEOUT, PlatformHttp, default_resilience, deterministic_key
 from ds1ray.live.payloads import minor_units
 from ds1ray.live.resilience import (
     OK,
@@ -31,7 +31,6 @@ from ds1ray.live.resilience import (
     PlatformRejected,
     PlatformUnavailable,
     Resilience,
-    TokenBucket,
     Verdict,
 )
 
@@ -135,21 +134,20 @@ class ShopifyRefund:
 
 PRODUCT_FIELDS = "id title handle status variants(first: 10) { edges { node { id } } }"
 
-PRODUCT_CREATE = f"""
-mutation productCreate($product: ProductCreateInput!) {{
-  productCreate(product: $product) {{
+
+
+def _product_mutation(name: str, input_type: str) -> str:
+    return f"""
+mutation {name}($product: {input_type}!) {{
+  {name}(product: $product) {{
     product {{ {PRODUCT_FIELDS} }}
     userErrors {{ field message }}
   }}
 }}"""
 
-PRODUCT_UPDATE = f"""
-mutation productUpdate($product: ProductUpdateInput!) {{
-  productUpdate(product: $product) {{
-    product {{ {PRODUCT_FIELDS} }}
-    userErrors {{ field message }}
-  }}
-}}"""
+
+PRODUCT_CREATE = _product_mutation("productCreate", "ProductCreateInput")
+PRODUCT_UPDATE = _product_mutation("productUpdate", "ProductUpdateInput")
 
 PRODUCT_BY_HANDLE = f"""
 query productByHandle($handle: String!) {{
@@ -222,7 +220,7 @@ class ShopifyAdmin:
     ) -> None:
         self.http = PlatformHttp(
             PLATFORM, shop_url.rstrip("/"),
-            resilience=resilience or Resilience(PLATFORM, rate_limiter=TokenBucket(2.0, 4.0)),
+            resilience=resilience or default_resilience(PLATFORM, 2.0, 4.0),
             headers={"X-Shopify-Access-Token": access_token, "Content-Type": "application/json"},
             timeout=timeout, transport=transport,
         )

@@ -17,8 +17,8 @@ from typing import Any
 
 import httpx
 
-from ds1ray.adapters.live.platform_http import DEFAULT_TIMEOUT, PlatformHttp
-from ds1ray.live.resilience import PlatformUnavailable, Resilience, TokenBucket
+from ds1ray.adapters.live.platform_http import DEFAULT_TIMEOUT, PlatformHttp, default_resilience
+from ds1ray.live.resilience import PlatformUnavailable, Resilience
 
 PLATFORM = "supplier"
 
@@ -80,8 +80,7 @@ class SupplierApi:
     ) -> None:
         self.http = PlatformHttp(
             PLATFORM, base_url.rstrip("/"),
-            resilience=resilience
-            or Resilience(PLATFORM, rate_limiter=TokenBucket(requests_per_second)),
+            resilience=resilience or default_resilience(PLATFORM, requests_per_second),
             headers={"Authorization": f"Bearer {api_key}"}, timeout=timeout, transport=transport,
         )
 

@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 import httpx
 
-from ds1ray.adapters.live.platform_http import DEFAULT_TIMEOUT, PlatformHttp
-from ds1ray.live.resilience import PlatformUnavailable, Resilience, TokenBucket
+from ds1ray.adapters.live.platform_http import DEFAULT_TIMEOUT, PlatformHttp, default_resilience
+from ds1ray.live.resilience import PlatformUnavailable, Resilience
 
 PLATFORM = "zendesk"
 Priority = Literal["low", "normal", "high", "urgent"]
@@ -65,7 +65,7 @@ class Zendesk:
         rate = requests_per_minute / 60.0
         self.http = PlatformHttp(
             PLATFORM, base_url.rstrip("/"),
-            resilience=resilience or Resilience(PLATFORM, rate_limiter=TokenBucket(rate, 10.0)),
+            resilience=resilience or default_resilience(PLATFORM, rate, 10.0),
             auth=(f"{email}/token", api_token), timeout=timeout, transport=transport,
         )
 
