@@ -146,7 +146,7 @@ class Cohort:
         return np.nonzero(self.world.alive)[0]
 
     def poll(self, port: str) -> list[EventBatch]:
-        return list(self.ports[port].poll())  # type: ignore[attr-defined]
+        return list(self.ports[port].poll())
 
     def alive(self) -> np.ndarray:
         return np.nonzero(self.world.alive)[0]

@@ -75,13 +75,13 @@ def run(args: argparse.Namespace) -> int:
     daily = result.daily
     print(f"{'day':>4} {'cash':>11} {'revenue':>9} {'ad_spend':>9} {'sessions':>8} {'carts':>6} {'orders':>6} "
           f"{'refunds':>7} {'tickets':>7} {'products':>8} {'roas':>6}", file=out)
-    for row in daily.itertuples(index=False):
-        if row.day % args.every and row.day != len(daily) - 1:
+    for row in daily.to_dict(orient="records"):
+        if row["day"] % args.every and row["day"] != len(daily) - 1:
             continue
-        roas = "" if math.isnan(row.roas) else f"{row.roas:6.2f}"
-        print(f"{row.day:>4} {row.cash:>11.2f} {row.revenue:>9.2f} {row.ad_spend:>9.2f} {row.sessions:>8} "
-              f"{row.checkouts:>6} {row.orders:>6} {row.refunds:>7} {row.tickets:>7} {row.active_products:>8} "
-              f"{roas:>6}", file=out)
+        roas = "" if math.isnan(row["roas"]) else f"{row['roas']:6.2f}"
+        print(f"{row['day']:>4} {row['cash']:>11.2f} {row['revenue']:>9.2f} {row['ad_spend']:>9.2f} "
+              f"{row['sessions']:>8} {row['checkouts']:>6} {row['orders']:>6} {row['refunds']:>7} {row['tickets']:>7} "
+              f"{row['active_products']:>8} {roas:>6}", file=out)
     summary = result.runs.iloc[0]
     print(f"\nrun {summary.run_id}  seed {summary.seed}  {args.days} days", file=out)
     print(f"  starting cash  {summary.starting_cash:>12.2f}", file=out)

@@ -33,7 +33,7 @@ class MarketHost:
     def __init__(self, config: Config, runs: Sequence[RunSpec], days: int) -> None:
         self.specs = list(runs)
         self.world = build_world(config, resolve_runs(config, self.specs), self.specs, days)
-        self.ports = mock_ports(self.world)
+        self.ports: dict[str, Any] = mock_ports(self.world)
 
     def slots(self) -> int:
         return self.world.catalog.slots
@@ -46,7 +46,7 @@ class MarketHost:
         return np.nonzero(self.world.alive)[0]
 
     def poll(self, port: str) -> list[EventBatch]:
-        return list(self.ports[port].poll())  # type: ignore[attr-defined]
+        return list(self.ports[port].poll())
 
     def alive(self) -> np.ndarray:
         return np.nonzero(self.world.alive)[0]
@@ -83,13 +83,13 @@ class _RemoteWorld:
         self.host = host
 
     def begin_day(self, day: int) -> np.ndarray:
-        return ray.get(self.host.begin_day.remote(day))  # type: ignore[no-any-return]
+        return ray.get(self.host.begin_day.remote(day))
 
     def poll(self, port: str) -> list[EventBatch]:
-        return ray.get(self.host.poll.remote(port))  # type: ignore[no-any-return]
+        return ray.get(self.host.poll.remote(port))
 
     def alive(self) -> np.ndarray:
-        return ray.get(self.host.alive.remote())  # type: ignore[no-any-return]
+        return ray.get(self.host.alive.remote())
 
     def end_day(self, day: int) -> None:
         ray.get(self.host.end_day.remote(day))
@@ -107,11 +107,13 @@ class ActorCohort:
         self.days = days
         self.day = 0
         resolved = resolve_runs(config, self.specs)
-        self.host = ray.remote(MarketHost).options(num_cpus=0).remote(config, self.specs, days)  # type: ignore[attr-defined]
-        slots = ray.get(self.host.slots.remote())
+        # Ray's stubs type remote handles loosely; they are held as Any here.
+        host: Any = ray.remote(MarketHost).options(num_cpus=0).remote(config, self.specs, days)
+        self.host = host
+        slots: int = ray.get(host.slots.remote())
         ports = {name: RemotePort(self.host, name) for name in PORT_NAMES}
-        self.agents = {
-            agent_id: ray.remote(AGENTS[agent_id]).options(num_cpus=0).remote(  # type: ignore[attr-defined]
+        self.agents: dict[str, Any] = {
+            agent_id: ray.remote(AGENTS[agent_id]).options(num_cpus=0).remote(
                 agent_context(config, resolved, self.specs, agent_id, slots, ports))
             for agent_id in config.agents
         }
@@ -123,7 +125,8 @@ class ActorCohort:
         while self.day < self.days:
             advance_day(self.bus, self.world, self.day)
             self.day += 1
-        return ray.get(self.host.result.remote(self.day))  # type: ignore[no-any-return]
+        result: CohortResult = ray.get(self.host.result.remote(self.day))
+        return result
 
     def shutdown(self) -> None:
         for actor in (*self.agents.values(), self.host):
@@ -132,7 +135,7 @@ class ActorCohort:
 
 def _remote_handler(actor: Any) -> Any:
     def handle(batch: EventBatch) -> list[EventBatch]:
-        return ray.get(actor.handle.remote(batch))  # type: ignore[no-any-return]
+        return ray.get(actor.handle.remote(batch))
 
     return handle
 

@@ -7,6 +7,8 @@ network agree with each other the way real platforms do.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ds1ray.adapters.ports import F64, I64, B
@@ -128,7 +130,7 @@ class MockShipping(_OnWorld):
         return [batch] if batch is not None else []
 
 
-def mock_ports(world: World) -> dict[str, object]:
+def mock_ports(world: World) -> dict[str, Any]:
     """The eight mock adapters over one world, by port name."""
     return {
         "ai": MockAi(world), "trends": MockTrends(world), "competitor": MockCompetitor(world),
