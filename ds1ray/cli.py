@@ -40,6 +40,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"ds1ray {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`ds1ray run | head`): stop quietly, as Unix tools do.
+        sys.stdout = None  # type: ignore[assignment]
+        return 141
     return code
 
 

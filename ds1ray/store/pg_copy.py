@@ -18,7 +18,13 @@ COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 COPY_TRAILER = struct.pack(">h", -1)
 FLOAT8_OID = 701
 INT8_OID = 20
-_LENGTH_8 = np.frombuffer(struct.pack(">i", 8), dtype=np.uint8)
+# One non-null 8-byte field of a binary COPY row: int32 length, then the value.
+_INT8_FIELD = np.dtype(
+    {"names": ["length", "value"], "formats": [">i4", ">i8"], "offsets": [0, 4], "itemsize": 12}
+)
+_FLOAT8_FIELD = np.dtype(
+    {"names": ["length", "value"], "formats": [">i4", ">f8"], "offsets": [0, 4], "itemsize": 12}
+)
 
 
 def encode_array_rows(
@@ -37,8 +43,9 @@ def encode_array_rows(
     out[:, 0:2] = np.frombuffer(struct.pack(">h", len(scalars) + len(arrays)), dtype=np.uint8)
     position = 2
     for values in scalars:
-        out[:, position : position + 4] = _LENGTH_8
-        out[:, position + 4 : position + 12] = _big_endian(values, ">i8").reshape(count, 8)
+        field = out[:, position : position + 12].view(_INT8_FIELD)[:, 0]
+        field["length"] = 8
+        field["value"] = values
         position += 12
     for matrix in arrays:
         is_float = np.issubdtype(matrix.dtype, np.floating)
@@ -46,18 +53,15 @@ def encode_array_rows(
             ">iiiiii", array_width - 4, 1, 0, FLOAT8_OID if is_float else INT8_OID, days, 1
         )
         out[:, position : position + 24] = np.frombuffer(header, dtype=np.uint8)
-        body = out[:, position + 24 : position + array_width].reshape(count, days, 12)
-        assert np.shares_memory(body, out)  # reshape of the row slice must stay a view
-        body[:, :, 0:4] = _LENGTH_8
-        body[:, :, 4:12] = _big_endian(matrix, ">f8" if is_float else ">i8").reshape(
-            count, days, 8
+        # Viewing the element bytes as (length, value) records lets NumPy write the
+        # big-endian values in one strided pass per array.
+        elements = out[:, position + 24 : position + array_width].view(
+            _FLOAT8_FIELD if is_float else _INT8_FIELD
         )
+        elements["length"] = 8
+        elements["value"] = matrix
         position += array_width
     return out
-
-
-def _big_endian(values: np.ndarray, dtype: str) -> np.ndarray:
-    return np.ascontiguousarray(values, dtype=dtype).view(np.uint8)
 
 
 def fixed_width_row_dtype(fields: Sequence[tuple[str, str]]) -> np.dtype:

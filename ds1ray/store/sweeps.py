@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import pandas as pd
 import psycopg
+from psycopg.copy import QueuedLibpqWriter
 
 from ds1ray.errors import UserError
 from ds1ray.store import pg_copy
@@ -29,6 +30,7 @@ from ds1ray.store.result_tables import (
     RUN_INT_OUTCOMES,
     RUN_NULLABLE_INT_OUTCOMES,
     RUN_OUTCOMES,
+    CheckedCohort,
     check_cohort,
     column_specs,
     restore_dtype,
@@ -77,7 +79,7 @@ def record_sweep_cohort(
     runs_columns, daily_columns = column_specs(runs), column_specs(daily)
     manifest_json = _normalised_manifest(manifest)
     run_rows = _run_rows(runs, checked.parameters)
-    groups = _daily_groups(daily, checked.run_positions, len(runs))
+    groups = _daily_groups(daily, checked, len(runs))
 
     def work(tx: Transaction) -> bool:
         experiment_id = _claim_experiment(
@@ -182,26 +184,33 @@ def _run_rows(runs: pd.DataFrame, parameters: list[str]) -> list[list[Any]]:
     return [list(row) for row in zip(*columns, strict=True)]
 
 
-def _daily_groups(daily: pd.DataFrame, positions: np.ndarray, run_count: int) -> list[DailyGroup]:
+def _daily_groups(daily: pd.DataFrame, checked: CheckedCohort, run_count: int) -> list[DailyGroup]:
+    """The daily KPIs as (runs × days) matrices, runs grouped by their number of days."""
+    order = checked.run_major_order
+    positions = checked.run_positions if order is None else checked.run_positions[order]
     days = daily["day"].to_numpy(dtype=np.int64)
-    order = np.lexsort((days, positions))
-    sorted_positions = positions[order]
-    counts = np.bincount(sorted_positions, minlength=run_count)
+    days = days if order is None else days[order]
+    values = {}
+    for name in DAILY_ARRAY_COLUMNS:
+        column = daily[name].to_numpy(dtype=np.float64 if name in DAILY_FLOAT_KPIS else np.int64)
+        values[name] = column if order is None else column[order]
+    counts = np.bincount(positions, minlength=run_count)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    values = {
-        name: daily[name].to_numpy(
-            dtype=np.float64 if name in DAILY_FLOAT_KPIS else np.int64
-        )[order]
-        for name in DAILY_ARRAY_COLUMNS
-    }
-    sorted_days = days[order]
+    if len(days) and counts.min() == counts.max():
+        # Every run has the same days (the usual sweep): the matrices are plain views.
+        count = int(counts[0])
+        return [DailyGroup(
+            positions=np.arange(run_count),
+            first_days=days[starts],
+            matrices={name: column.reshape(run_count, count) for name, column in values.items()},
+        )]
     groups = []
     for count in sorted(set(counts.tolist()) - {0}):
         members = np.flatnonzero(counts == count)
         rows = starts[members][:, None] + np.arange(count)
         groups.append(DailyGroup(
             positions=members,
-            first_days=sorted_days[starts[members]],
+            first_days=days[starts[members]],
             matrices={name: column[rows] for name, column in values.items()},
         ))
     return groups
@@ -219,8 +228,11 @@ def _copy_cohort(
     with cursor.copy(f"COPY sweep_runs ({', '.join(RUN_TABLE_COLUMNS)}) FROM STDIN") as copy:
         for offset, row in enumerate(run_rows):
             copy.write_row([experiment_id, first_run_no + offset, row[0], cohort_key, *row[1:]])
+    # The queued writer sends from a worker thread, so encoding the next block
+    # overlaps the server parsing the previous one.
     with cursor.copy(
-        f"COPY sweep_daily ({', '.join(DAILY_TABLE_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+        f"COPY sweep_daily ({', '.join(DAILY_TABLE_COLUMNS)}) FROM STDIN (FORMAT BINARY)",
+        writer=QueuedLibpqWriter(cursor),
     ) as copy:
         copy.write(pg_copy.COPY_HEADER)
         for block in _blocks(groups):

@@ -24,6 +24,9 @@ from ds1ray.errors import UserError
 DATABASE_URL_ENV = "DS1_DATABASE_URL"
 DEFAULT_DATA_DIR = Path("~/.local/share/ds1ray")
 
+# libpq's keyword form, e.g. "host=127.0.0.1 dbname=dropship".
+_KEYWORD_CONNINFO = re.compile(r"^(host|hostaddr|port|dbname|user|service)\s*=")
+
 BackendName = Literal["sqlite", "postgresql"]
 
 
@@ -65,12 +68,12 @@ def database_url(name: str, env: Mapping[str, str] = os.environ) -> str:
 
 
 def parse_store_url(url: str) -> StoreLocation:
-    """Parse `sqlite:///path`, a bare file path, or `postgresql://…`."""
+    """Parse `sqlite:///path`, a bare file path, `postgresql://…` or `host=… dbname=…`."""
     text = url.strip()
     if not text:
         raise UserError("the database URL is empty (give sqlite:///PATH or postgresql://…)")
     scheme = text.split(":", 1)[0].lower() if "://" in text else ""
-    if scheme in ("postgresql", "postgres"):
+    if scheme in ("postgresql", "postgres") or _KEYWORD_CONNINFO.match(text):
         return _parse_postgres(text)
     if scheme == "sqlite":
         # SQLAlchemy's convention: sqlite:///relative/path, sqlite:////absolute/path.

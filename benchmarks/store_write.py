@@ -1,0 +1,187 @@
+"""Benchmark: writing a sweep's results to PostgreSQL (COPY) vs to Parquet files.
+
+Generates a realistic result set (N runs × D days, the result-table contract
+of docs/architecture.md), then, in one process and one run, writes it
+
+  * as Parquet, the way the sweep does: runs.parquet + daily.parquet (pyarrow);
+  * into PostgreSQL with `Store.record_sweep_cohort` (binary COPY, one
+    transaction per cohort, committed durably),
+
+and prints both times and the ratio (the target is PostgreSQL ≤ 1.5 × Parquet).
+
+    python benchmarks/store_write.py [--runs 10000] [--days 365]
+        [--db postgresql://postgres@127.0.0.1:5432/ds1ray_bench] [--cohort-size N]
+        [--repeat 1] [--json FILE]
+
+The database is created and migrated if missing; the benchmark's experiment is
+deleted afterwards unless --keep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ds1ray.store import Store, migrate_store, open_store
+
+DEFAULT_DB = "postgresql://postgres@127.0.0.1:5432/ds1ray_bench"
+
+
+def make_results(runs: int, days: int, seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Runs and daily frames shaped and valued like a sweep's (cents-exact dollars)."""
+    rng = np.random.default_rng(seed)
+    run_ids = [f"exp-bench-{index:06d}" for index in range(runs)]
+    allocation = rng.choice([0.2, 0.4, 0.6, 0.8], runs)
+    markup = rng.choice([1.8, 2.2, 2.6, 3.0], runs)
+    cells = runs * days
+    sessions = rng.poisson(rng.uniform(80, 600, runs).repeat(days)).astype(np.int64)
+    checkouts = rng.binomial(sessions, 0.06).astype(np.int64)
+    orders = rng.binomial(checkouts, 0.55).astype(np.int64)
+    revenue_cents = orders * rng.integers(1500, 6500, cells)
+    ad_cents = rng.integers(0, 25_000, cells)
+    refunds = rng.binomial(orders, 0.04).astype(np.int64)
+    tickets = rng.binomial(orders + 1, 0.08).astype(np.int64)
+    net_cents = revenue_cents * 45 // 100 - ad_cents - 3_300
+    cash_cents = 500_000 + np.cumsum(net_cents.reshape(runs, days), axis=1).ravel()
+    daily = pd.DataFrame({
+        "run_id": pd.Series(np.repeat(np.array(run_ids, dtype=object), days), dtype="str"),
+        "day": np.tile(np.arange(days, dtype=np.int64), runs),
+        "cash": cash_cents / 100,
+        "revenue": revenue_cents / 100,
+        "ad_spend": ad_cents / 100,
+        "orders": orders,
+        "sessions": sessions,
+        "checkouts": checkouts,
+        "refunds": refunds,
+        "tickets": tickets,
+        "active_products": rng.integers(1, 12, cells).astype(np.int64),
+        "roas": np.where(ad_cents > 0, revenue_cents / np.maximum(ad_cents, 1), 0.0),
+    })
+    per_run = {
+        name: daily[name].to_numpy().reshape(runs, days).sum(axis=1)
+        for name in ("revenue", "ad_spend", "orders", "tickets", "refunds", "sessions")
+    }
+    revenue = np.round(per_run["revenue"], 2)
+    cogs = np.round(revenue * 0.42, 2)
+    fees = np.round(revenue * 0.029 + per_run["orders"] * 0.30, 2)
+    refunds_usd = np.round(revenue * 0.03, 2)
+    ai_cost = np.round(rng.uniform(20, 90, runs), 2)
+    fixed = np.full(runs, 33.0 * days)
+    net = np.round(revenue - cogs - per_run["ad_spend"] - fees - refunds_usd - ai_cost - fixed, 2)
+    bankrupt = pd.array(np.where(net < -5000, rng.integers(30, days, runs), -1), dtype="Int64")
+    bankrupt[bankrupt < 0] = pd.NA
+    runs_frame = pd.DataFrame({
+        "run_id": pd.Series(run_ids, dtype="str"),
+        "seed": rng.integers(0, 2**62, runs),
+        "strategy": pd.Series([f"alloc={a}|markup={m}" for a, m in zip(allocation, markup,
+                                                                     strict=True)], dtype="str"),
+        "marketing.allocation": allocation,
+        "pricing.markup": markup,
+        "revenue": revenue, "cogs": cogs, "ad_spend": np.round(per_run["ad_spend"], 2),
+        "payment_fees": fees, "refunds": refunds_usd, "chargebacks": np.zeros(runs),
+        "ai_cost": ai_cost, "fixed_costs": fixed, "net_profit": net,
+        "starting_cash": np.full(runs, 5000.0), "final_cash": np.round(5000.0 + net, 2),
+        "orders": per_run["orders"].astype(np.int64),
+        "tickets": per_run["tickets"].astype(np.int64),
+        "conversion_rate": per_run["orders"] / np.maximum(per_run["sessions"], 1),
+        "roas": revenue / np.maximum(per_run["ad_spend"], 0.01),
+        "refund_rate": per_run["refunds"] / np.maximum(per_run["orders"], 1),
+        "bankrupt_day": bankrupt,
+    })
+    return runs_frame, daily
+
+
+def write_parquet(folder: Path, runs: pd.DataFrame, daily: pd.DataFrame) -> float:
+    started = time.perf_counter()
+    pq.write_table(pa.Table.from_pandas(runs, preserve_index=False), folder / "runs.parquet")
+    pq.write_table(pa.Table.from_pandas(daily, preserve_index=False), folder / "daily.parquet")
+    return time.perf_counter() - started
+
+
+def write_store(store: Store, experiment: str, runs: pd.DataFrame, daily: pd.DataFrame,
+                cohort_size: int) -> float:
+    manifest = {"experiment": experiment, "benchmark": "store_write"}
+    cohorts = []
+    for start in range(0, len(runs), cohort_size):
+        part = runs.iloc[start:start + cohort_size].reset_index(drop=True)
+        rows = len(part) * (len(daily) // len(runs))
+        first = start * (len(daily) // len(runs))
+        cohorts.append((part, daily.iloc[first:first + rows].reset_index(drop=True)))
+    started = time.perf_counter()
+    for index, (part_runs, part_daily) in enumerate(cohorts):
+        store.record_sweep_cohort(experiment, manifest, part_runs, part_daily, f"cohort-{index}")
+    return time.perf_counter() - started
+
+
+def delete_experiment(store: Store, experiment: str) -> None:
+    def delete(tx: Any) -> None:
+        experiment_id = tx.scalar("SELECT id FROM experiments WHERE name = %s", [experiment])
+        for table in ("sweep_daily", "sweep_runs", "sweep_cohorts"):
+            tx.execute(f"DELETE FROM {table} WHERE experiment_id = %s", [experiment_id])
+        tx.execute("DELETE FROM experiments WHERE id = %s", [experiment_id])
+
+    store.run(delete)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10_000)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--db", default=os.environ.get("DS1_BENCH_DATABASE_URL", DEFAULT_DB))
+    parser.add_argument("--cohort-size", type=int, default=None,
+                        help="runs per recorded cohort (default: all runs in one cohort)")
+    parser.add_argument("--repeat", type=int, default=1, help="write both this many times")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark's rows")
+    args = parser.parse_args(argv)
+
+    print(f"generating {args.runs:,} runs × {args.days} days …", flush=True)
+    runs, daily = make_results(args.runs, args.days)
+    migrate_store(args.db)
+    rounds = []
+    with open_store(args.db) as store, tempfile.TemporaryDirectory() as folder:
+        for round_index in range(args.repeat):
+            experiment = f"bench-store-write-{os.getpid()}-{round_index}"
+            parquet_seconds = write_parquet(Path(folder), runs, daily)
+            store_seconds = write_store(store, experiment, runs, daily,
+                                        args.cohort_size or args.runs)
+            parquet_bytes = sum(f.stat().st_size for f in Path(folder).glob("*.parquet"))
+            rounds.append({"parquet_seconds": parquet_seconds, "postgres_seconds": store_seconds,
+                           "ratio": store_seconds / parquet_seconds,
+                           "parquet_bytes": parquet_bytes})
+            print(f"round {round_index + 1}: Parquet {parquet_seconds:.2f} s, "
+                  f"PostgreSQL {store_seconds:.2f} s, ratio {store_seconds / parquet_seconds:.2f}",
+                  flush=True)
+            if not args.keep:
+                delete_experiment(store, experiment)
+    best = min(rounds, key=lambda r: r["ratio"])
+    worst = max(rounds, key=lambda r: r["ratio"])
+    result = {
+        "runs": args.runs, "days": args.days, "daily_rows": len(daily),
+        "cohort_size": args.cohort_size or args.runs, "rounds": rounds,
+        "ratio_best": best["ratio"], "ratio_worst": worst["ratio"], "target_ratio": 1.5,
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                    "pandas": pd.__version__, "pyarrow": pa.__version__},
+    }
+    print(f"{len(daily):,} daily rows + {args.runs:,} runs: PostgreSQL/Parquet = "
+          f"{best['ratio']:.2f} (best) … {worst['ratio']:.2f} (worst) of {len(rounds)} "
+          f"round(s); target ≤ 1.5")
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

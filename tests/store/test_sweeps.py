@@ -1,0 +1,142 @@
+"""Sweep recording: round trip, idempotence per cohort, atomicity, validation (both backends)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ds1ray.errors import UserError
+from ds1ray.store import Store, load_sweep
+from ds1ray.store import sweeps as sweeps_module
+
+from .frames import make_cohort
+
+MANIFEST = {"experiment": "exp-a", "days": 4, "space": {"marketing.allocation": [0.25, 0.5]}}
+
+
+def count(store: Store, table: str) -> int:
+    return int(store.run(lambda tx: tx.scalar(f"SELECT COUNT(*) FROM {table}")))
+
+
+def test_a_recorded_cohort_loads_back_with_the_same_columns_dtypes_and_order(store: Store):
+    runs, daily = make_cohort(0)
+    assert store.record_sweep_cohort("exp-a", MANIFEST, runs, daily, "cohort-0") is True
+    loaded_runs, loaded_daily = load_sweep(store, "exp-a")
+    pd.testing.assert_frame_equal(loaded_runs, runs)
+    pd.testing.assert_frame_equal(loaded_daily, daily)
+
+
+def test_several_cohorts_load_back_in_recording_order_whatever_their_row_layout(store: Store):
+    cohorts = [make_cohort(0), make_cohort(1, runs=3, day_major=True), make_cohort(2, days=7)]
+    for index, (runs, daily) in enumerate(cohorts):
+        assert store.record_sweep_cohort("exp-a", MANIFEST, runs, daily, f"cohort-{index}")
+    loaded_runs, loaded_daily = store.load_sweep("exp-a")
+    pd.testing.assert_frame_equal(
+        loaded_runs, pd.concat([runs for runs, _ in cohorts], ignore_index=True))
+    pd.testing.assert_frame_equal(
+        loaded_daily, pd.concat([daily for _, daily in cohorts], ignore_index=True))
+
+
+def test_runs_that_end_early_keep_their_own_days(store: Store):
+    runs, daily = make_cohort(0, runs=4, days=6)
+    # Run 1 went bankrupt after day 2, run 3 joined on day 2: different day ranges.
+    keep = ~(((daily["run_id"] == "c0-r1") & (daily["day"] > 2))
+             | ((daily["run_id"] == "c0-r3") & (daily["day"] < 2)))
+    daily = daily[keep].reset_index(drop=True)
+    store.record_sweep_cohort("exp-a", MANIFEST, runs, daily, "cohort-0")
+    pd.testing.assert_frame_equal(store.load_sweep("exp-a")[1], daily)
+
+
+def test_recording_a_cohort_twice_writes_nothing_the_second_time(store: Store):
+    runs, daily = make_cohort(0)
+    assert store.record_sweep_cohort("exp-a", MANIFEST, runs, daily, "cohort-0") is True
+    before = [count(store, table) for table in ("sweep_runs", "sweep_daily", "sweep_cohorts")]
+    assert store.record_sweep_cohort("exp-a", MANIFEST, runs, daily, "cohort-0") is False
+    after = [count(store, table) for table in ("sweep_runs", "sweep_daily", "sweep_cohorts")]
+    assert after == before
+    assert len(store.load_sweep("exp-a")[0]) == len(runs)
+
+
+def test_a_write_that_fails_midway_leaves_nothing_and_can_be_redone(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+):
+    runs, daily = make_cohort(0)
+    real_copy, real_insert = sweeps_module._copy_cohort, sweeps_module._insert_cohort
+
+    def write_then_die(real):  # type: ignore[no-untyped-def]
+        def broken(tx, *args):  # type: ignore[no-untyped-def]
+            real(tx, *args)  # the runs and daily rows are written …
+            raise KeyboardInterrupt("killed before commit")  # … and the process dies
+
+        return broken
+
+    monkeypatch.setattr(sweeps_module, "_copy_cohort", write_then_die(real_copy))
+    monkeypatch.setattr(sweeps_module, "_insert_cohort", write_then_die(real_insert))
+    with pytest.raises(KeyboardInterrupt):
+        store.record_sweep_cohort("exp-a", MANIFEST, runs, daily, "cohort-0")
+    for table in ("experiments", "sweep_cohorts", "sweep_runs", "sweep_daily"):
+        assert count(store, table) == 0, table
+    monkeypatch.undo()
+    assert store.record_sweep_cohort("exp-a", MANIFEST, runs, daily, "cohort-0") is True
+    pd.testing.assert_frame_equal(store.load_sweep("exp-a")[0], runs)
+
+
+def test_a_different_manifest_for_a_recorded_experiment_is_refused(store: Store):
+    runs, daily = make_cohort(0)
+    store.record_sweep_cohort("exp-a", MANIFEST, runs, daily, "cohort-0")
+    other_runs, other_daily = make_cohort(1)
+    with pytest.raises(UserError, match="different manifest"):
+        store.record_sweep_cohort("exp-a", {**MANIFEST, "days": 5}, other_runs, other_daily, "c1")
+
+
+def test_a_run_id_recorded_in_another_cohort_is_refused(store: Store):
+    runs, daily = make_cohort(0)
+    store.record_sweep_cohort("exp-a", MANIFEST, runs, daily, "cohort-0")
+    with pytest.raises(ValueError, match="already recorded in another cohort"):
+        store.record_sweep_cohort("exp-a", MANIFEST, runs, daily, "cohort-0-again")
+    assert count(store, "sweep_cohorts") == 1
+
+
+def test_frames_that_break_the_result_table_contract_are_refused_by_name(store: Store):
+    runs, daily = make_cohort(0)
+    with pytest.raises(ValueError, match=r"missing columns \['net_profit'\]"):
+        store.record_sweep_cohort("e", MANIFEST, runs.drop(columns="net_profit"), daily, "c")
+    with pytest.raises(ValueError, match="unexpected \\['visits'\\]"):
+        store.record_sweep_cohort("e", MANIFEST, runs, daily.assign(visits=1), "c")
+    with pytest.raises(ValueError, match="run_id 'ghost' is not in runs"):
+        broken = daily.copy()
+        broken.loc[0, "run_id"] = "ghost"
+        store.record_sweep_cohort("e", MANIFEST, runs, broken, "c")
+    with pytest.raises(ValueError, match="skips days"):
+        store.record_sweep_cohort("e", MANIFEST, runs, daily[daily["day"] != 2], "c")
+    with pytest.raises(ValueError, match="ordered by run"):
+        store.record_sweep_cohort("e", MANIFEST, runs, daily.iloc[::-1], "c")
+    assert count(store, "experiments") == 0
+
+
+def test_later_cohorts_must_keep_the_first_cohorts_columns(store: Store):
+    runs, daily = make_cohort(0)
+    store.record_sweep_cohort("exp-a", MANIFEST, runs, daily, "cohort-0")
+    runs1, daily1 = make_cohort(1)
+    with pytest.raises(ValueError, match="runs columns/dtypes differ"):
+        store.record_sweep_cohort("exp-a", MANIFEST, runs1.assign(seed=runs1["seed"] * 1.0),
+                                  daily1, "cohort-1")
+
+
+def test_loading_an_unknown_experiment_names_it(store: Store):
+    with pytest.raises(UserError, match="experiment 'nope' is not recorded"):
+        load_sweep(store, "nope")
+
+
+def test_the_daily_rows_view_shows_one_row_per_run_and_day(store: Store):
+    runs, daily = make_cohort(0)
+    store.record_sweep_cohort("exp-a", MANIFEST, runs, daily, "cohort-0")
+    rows = store.run(lambda tx: tx.execute(
+        "SELECT run_id, day, cash, orders FROM sweep_daily_rows WHERE experiment = %s "
+        "ORDER BY run_id, day", ["exp-a"]).fetchall())
+    expected = daily.sort_values(["run_id", "day"])
+    assert [(r, int(d)) for r, d, _, _ in rows] == list(
+        zip(expected["run_id"], expected["day"].astype(int), strict=True))
+    assert np.allclose([float(c) for _, _, c, _ in rows], expected["cash"])
+    assert [int(o) for _, _, _, o in rows] == expected["orders"].tolist()
