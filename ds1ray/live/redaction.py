@@ -81,10 +81,12 @@ IDENTIFIER_KEYS = frozenset({
 })
 
 EMAIL_RE = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
-# A phone: optional +country, optional (area), then 2–4 digit groups split by space/dot/dash;
-# or a bare E.164 number. Digit counts are checked after matching.
+# A phone: optional +country, optional (area), then 2–6 digit groups split by space/dot/dash;
+# or a bare E.164 number. It may not start inside a number, on an ISO date or on an
+# amount; digit counts are checked after matching.
 PHONE_RE = re.compile(
-    r"(?<![\w/+])(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{1,4}\)[\s.\-]?)?\d{2,6}(?:[\s.\-]\d{2,6}){1,4}"
+    r"(?<![\w/+.\-])(?!\d{4}-\d{2}-\d{2}(?!\d)|\d+\.\d{1,2}(?!\d))"
+    r"(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{1,4}\)[\s.\-]?)?\d{2,6}(?:[\s.\-]\d{2,6}){1,4}"
     r"(?![\w/])|(?<![\w/])\+\d{7,15}(?!\w)"
 )
 # Digit runs that look like a phone by shape but are dates or amounts.
@@ -254,10 +256,20 @@ def _card_or_keep(match: re.Match[str]) -> str:
 
 def _phone_or_keep(match: re.Match[str]) -> str:
     text = match.group(0)
-    digits = re.sub(r"\D", "", text)
-    if not 7 <= len(digits) <= 15 or NOT_A_PHONE_RE.match(text):
-        return text
-    return PHONE
+    # The pattern is greedy and may run on into a following number ("+44 20 7946 0958 59.99"):
+    # drop trailing space-separated parts until what is left has a phone's length.
+    pieces = re.split(r"(\s)", text)
+    while pieces:
+        candidate = "".join(pieces)
+        digits = re.sub(r"\D", "", candidate)
+        if 7 <= len(digits) <= 15:
+            if NOT_A_PHONE_RE.match(candidate):
+                return text
+            return PHONE + text[len(candidate):]
+        if len(digits) < 7:
+            return text
+        pieces = pieces[:-2]
+    return text
 
 
 class RedactingFilter(logging.Filter):

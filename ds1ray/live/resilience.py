@@ -44,7 +44,7 @@ import math
 import random
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar, cast
 
 import httpx
@@ -446,6 +446,12 @@ class ResilienceStats:
     retries: int = 0
     rejected: int = 0
     unavailable: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def count(self, name: str) -> None:
+        """Add one to counter `name` (calls from several threads share one guard)."""
+        with self._lock:
+            setattr(self, name, getattr(self, name) + 1)
 
 
 class Resilience:
@@ -495,7 +501,7 @@ class Resilience:
         Raises `PlatformRejected` for a business error, `PlatformUnavailable`
         (or its subclass `CircuitOpen`) when the platform stays unavailable.
         """
-        self.stats.calls += 1
+        self.stats.count("calls")
         started = self.clock.monotonic()
         for attempt_number in range(1, self.retry.max_attempts + 1):
             assessment, result, is_timeout = self._one_attempt(attempt, assess)
@@ -506,7 +512,7 @@ class Resilience:
                     self.retry_budget.refund(self.retry_budget.retry_cost)
                 return cast(T, result)  # set whenever the verdict is OK
             if assessment.verdict is Verdict.REJECT:
-                self.stats.rejected += 1
+                self.stats.count("rejected")
                 raise PlatformRejected(
                     self.platform, assessment.reason, status_code=assessment.status_code,
                     detail=assessment.detail, attempts=attempt_number,
@@ -514,7 +520,7 @@ class Resilience:
             if assessment.verdict is Verdict.FAIL or attempt_number == self.retry.max_attempts:
                 raise self._unavailable(assessment, attempt_number)
             delay = self._delay_before_retry(assessment, attempt_number, started, is_timeout)
-            self.stats.retries += 1
+            self.stats.count("retries")
             logger.warning(
                 "%s: %s on attempt %d of %d; retrying in %.3f s",
                 self.platform, assessment.reason, attempt_number, self.retry.max_attempts, delay,
@@ -528,7 +534,7 @@ class Resilience:
         self.breaker.before_call()
         if self.rate_limiter is not None:
             self.rate_limiter.acquire()
-        self.stats.attempts += 1
+        self.stats.count("attempts")
         try:
             result = attempt()
             assessment = assess(result)
@@ -573,10 +579,39 @@ class Resilience:
     def _unavailable(
         self, assessment: Assessment, attempts: int, *, extra: str = ""
     ) -> PlatformUnavailable:
-        self.stats.unavailable += 1
+        self.stats.count("unavailable")
         detail = "; ".join(part for part in (extra, assessment.detail) if part)
         return PlatformUnavailable(
             self.platform, assessment.reason or "unavailable",
             status_code=assessment.status_code, detail=detail, attempts=attempts,
             retry_after=assessment.retry_after,
         )
+
+
+# --------------------------------------------------------------------------- reporting
+
+BREAKER_STATE_VALUES = {BreakerState.CLOSED: 0, BreakerState.HALF_OPEN: 1, BreakerState.OPEN: 2}
+
+
+def prometheus_lines(guards: list[Resilience]) -> list[str]:
+    """Prometheus text-format lines for the guards' breakers and counters (for `/metrics`).
+
+    `ds1_breaker_state` is 0 closed, 1 half-open, 2 open.
+    """
+    lines = [
+        "# HELP ds1_breaker_state Circuit breaker state per platform (0 closed, 1 half-open, 2 open).",
+        "# TYPE ds1_breaker_state gauge",
+    ]
+    snapshots = [(guard, guard.breaker.snapshot()) for guard in guards]
+    lines += [
+        f'ds1_breaker_state{{platform="{guard.platform}"}} {BREAKER_STATE_VALUES[snap.state]}'
+        for guard, snap in snapshots
+    ]
+    for counter in ("calls", "attempts", "retries", "rejected", "unavailable"):
+        lines.append(f"# TYPE ds1_platform_{counter}_total counter")
+        lines += [
+            f'ds1_platform_{counter}_total{{platform="{guard.platform}"}} '
+            f"{getattr(guard.stats, counter)}"
+            for guard in guards
+        ]
+    return lines

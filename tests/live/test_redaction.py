@@ -9,6 +9,8 @@ import re
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ds1ray.live.redaction import RedactingFilter, Redactor, iban_valid, luhn_valid
 
@@ -104,6 +106,9 @@ def test_redaction_does_not_modify_its_input(order_paid: dict[str, Any]) -> None
     ("or +442079460958", "or [PHONE]"),
     ("ship to 221B Baker Street, London", "ship to [ADDRESS], London"),
     ("mail bob@example.org now", f"mail {REDACTOR.email_token('bob@example.org')} now"),
+    ("on 2026-01-05 call 555-010-0199", "on 2026-01-05 call [PHONE]"),
+    ("paid 59.99 555-010-0199", "paid 59.99 [PHONE]"),
+    ("+44 20 7946 0958 59.99", "[PHONE] 59.99"),
     ("Dear Mrs Babbage, thanks", "Dear [NAME], thanks"),
     ("Customer Ada Lovelace called", "Customer [NAME] called"),
     ("my name is Grace Hopper.", "my name is [NAME]."),
@@ -153,3 +158,26 @@ def test_logging_filter_redacts_messages_arguments_and_tracebacks(
 def test_an_empty_key_is_refused() -> None:
     with pytest.raises(ValueError, match="redaction key is empty"):
         Redactor(b"")
+
+
+WORDS = st.sampled_from(["order", "refund", "please", "the", "parcel", "#1001", "59.99",
+                         "2026-01-05", "Cat Tree", "thanks", "late", "SKU-LAMP"])
+LOCAL = st.from_regex(r"[a-z][a-z0-9._]{0,12}[a-z0-9]", fullmatch=True)
+DOMAIN = st.from_regex(r"[a-z][a-z0-9\-]{1,10}\.(com|org|co\.uk|example)", fullmatch=True)
+PHONES = st.sampled_from(["+44 20 7946 {:04d}", "+1 (555) 010-{:04d}", "555-010-{:04d}",
+                          "+4420794{:04d}", "07946 09{:04d}"])
+
+
+@given(before=st.lists(WORDS, max_size=5), after=st.lists(WORDS, max_size=5),
+       local=LOCAL, domain=DOMAIN, phone=PHONES, last4=st.integers(0, 9999))
+def test_emails_and_phones_anywhere_in_text_never_survive(
+    before: list[str], after: list[str], local: str, domain: str, phone: str, last4: int
+) -> None:
+    email_address = f"{local}@{domain}"
+    number = phone.format(last4)
+    text = " ".join([*before, email_address, "or", number, *after])
+    redacted = REDACTOR.redact_text(text)
+    assert email_address not in redacted
+    assert re.sub(r"\D", "", number) not in re.sub(r"\D", "", redacted.replace(
+        REDACTOR.email_token(email_address), ""))
+    assert REDACTOR.email_token(email_address) in redacted

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email.utils
 import random
 import statistics
+import threading
 
 import httpx
 import pytest
@@ -25,6 +26,7 @@ from ds1ray.live.resilience import (
     Verdict,
     assess_http_status,
     parse_retry_after,
+    prometheus_lines,
 )
 
 RETRY = Assessment(Verdict.RETRY, "http 503", status_code=503)
@@ -247,3 +249,53 @@ def test_snapshot_counts_opens_and_time_to_half_open(clock: ManualClock) -> None
     snapshot = breaker.snapshot()
     assert (snapshot.state, snapshot.opens) == (BreakerState.OPEN, 1)
     assert snapshot.seconds_until_half_open == pytest.approx(45.0)
+
+
+def test_under_concurrent_callers_half_open_admits_one_trial(clock: ManualClock) -> None:
+    breaker = CircuitBreaker("p", failure_threshold=1, reset_timeout=1.0, clock=clock)
+    breaker.record_failure()
+    clock.advance(1.0)
+    admitted: list[int] = []
+    start = threading.Barrier(8)
+
+    def caller(index: int) -> None:
+        start.wait()
+        try:
+            breaker.before_call()
+        except CircuitOpen:
+            return
+        admitted.append(index)
+
+    threads = [threading.Thread(target=caller, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(admitted) == 1
+
+
+def test_counters_are_exact_under_concurrent_calls(clock: ManualClock) -> None:
+    guard = guard_on(clock)
+
+    def many() -> None:
+        for _ in range(500):
+            guard.call(lambda: OK, lambda answer: answer)
+
+    threads = [threading.Thread(target=many) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert (guard.stats.calls, guard.stats.attempts) == (2000, 2000)
+
+
+def test_prometheus_lines_show_breaker_states_and_counters(clock: ManualClock) -> None:
+    shop, ads = guard_on(clock), Resilience("meta", clock=clock)
+    shop.platform = "shopify"
+    ads.breaker = CircuitBreaker("meta", failure_threshold=1, clock=clock)
+    with pytest.raises(PlatformUnavailable):
+        run(ads, Assessment(Verdict.FAIL, "down"))
+    lines = prometheus_lines([shop, ads])
+    assert 'ds1_breaker_state{platform="shopify"} 0' in lines
+    assert 'ds1_breaker_state{platform="meta"} 2' in lines
+    assert 'ds1_platform_unavailable_total{platform="meta"} 1' in lines
