@@ -233,8 +233,10 @@ class MigrationReport:
     applied: list[str] = field(default_factory=list)
 
 
-def migrate_store(url: str | None = None, *, clock: Clock = utc_now) -> MigrationReport:
-    """Create the database if missing and apply every pending migration."""
+def migrate_store(
+    url: str | None = None, *, target: int | None = None, clock: Clock = utc_now
+) -> MigrationReport:
+    """Create the database if missing and apply pending migrations (up to `target`)."""
     location = parse_store_url(resolve_url(url))
     backend = connect_backend(location, create=True)
     store = Store(backend, clock=clock)
@@ -245,6 +247,8 @@ def migrate_store(url: str | None = None, *, clock: Clock = utc_now) -> Migratio
             check_schema_version(location, before)
         applied: list[str] = []
         for migration in migrations.all_migrations():
+            if target is not None and migration.version > target:
+                break
 
             def apply(tx: Transaction, migration: migrations.Migration = migration) -> bool:
                 if tx.backend == "postgresql":
