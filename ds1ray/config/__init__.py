@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from ds1ray.config.drift import check, lint_overlay
 from ds1ray.config.errors import ConfigError, Finding
-from ds1ray.config.loader import Config, load_config
+from ds1ray.config.loader import load_config
 from ds1ray.config.manifests import PORTS, AgentSpec, EventBusSpec, EventSpec, ToolSpec
+from ds1ray.config.model import Config
 from ds1ray.config.overrides import apply_overrides, parameter_paths
 
 __all__ = [

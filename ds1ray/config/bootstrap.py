@@ -19,12 +19,26 @@ SECRET_REFERENCE = re.compile(r"^\$\{([A-Z_][A-Z0-9_]*)\}$")
 SecretName = Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")]
 
 
+LITERAL_SECRET = (
+    'a literal value is not allowed: write a reference like "${ENV_VAR}" and put the value in the environment'
+)
+
+
 def _reference_only(value: str) -> str:
     # The value itself is never repeated in the message: it may be a real credential.
     if not SECRET_REFERENCE.match(value):
+        raise ValueError(LITERAL_SECRET)
+    return value
+
+
+_URL_PASSWORD = re.compile(r"://[^/@:]*:[^/@]+@")
+
+
+def _no_password_in_url(value: str | None) -> str | None:
+    # A database URL may carry a password; like any secret it must come from the environment.
+    if value is not None and not SECRET_REFERENCE.match(value) and _URL_PASSWORD.search(value):
         raise ValueError(
-            'a secret must be a reference like "${ENV_VAR}", not a literal value '
-            "(put the value in the environment)"
+            'the URL holds a password: write a reference like "${DATABASE_URL}" and put the URL in the environment'
         )
     return value
 
@@ -63,7 +77,9 @@ class Adapters(_Section):
 
 class Database(_Section):
     name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-    url: str | None = Field(None, description="null: the embedded default")
+    url: Annotated[str | None, AfterValidator(_no_password_in_url)] = Field(
+        None, description='null: the embedded default; may be a reference like "${DATABASE_URL}"'
+    )
 
 
 class SeedPaths(_Section):
@@ -94,9 +110,7 @@ class Schedules(_Section):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone {value!r} (an IANA name such as UTC or Europe/Paris)"
-            ) from None
+            raise ValueError(f"unknown time zone {value!r} (an IANA name such as UTC or Europe/Paris)") from None
         return value
 
     @field_validator("optimization_every_hours")

@@ -13,12 +13,12 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
-from ds1ray.config.bootstrap import SECRET_REFERENCE
+from ds1ray.config.bootstrap import LITERAL_SECRET, SECRET_REFERENCE
 from ds1ray.config.errors import Finding, display_path, dotted
-from ds1ray.config.loader import Config
 from ds1ray.config.locate import resolve_overlay
 from ds1ray.config.manifests import PORTS
 from ds1ray.config.merge import new_key_findings
+from ds1ray.config.model import Config
 from ds1ray.config.yamlfile import KeyPath, YamlDoc, read_yaml
 from ds1ray.events.contracts import CONTRACTS, field_types
 
@@ -63,8 +63,7 @@ def _literal_secrets(doc: YamlDoc) -> Iterator[Finding]:
                 "error",
                 display_path(doc.path),
                 doc.line_of(("secrets", name)),
-                f'secrets.{name}: a literal value; write a reference like "${{{name}}}" '
-                "and put the value in the environment",
+                f"secrets.{name}: {LITERAL_SECRET}",
             )
 
 
@@ -76,9 +75,7 @@ class _Reporter:
 
     def at(self, document: str, key_path: KeyPath, message: str) -> Finding:
         origin = self.config.origin(document, key_path)
-        return Finding(
-            "error", display_path(origin.file), origin.line, f"{dotted(key_path)}: {message}"
-        )
+        return Finding("error", display_path(origin.file), origin.line, f"{dotted(key_path)}: {message}")
 
 
 def _event_bus_findings(config: Config) -> Iterator[Finding]:
@@ -87,9 +84,7 @@ def _event_bus_findings(config: Config) -> Iterator[Finding]:
     agents = config.agents
     for event_type in CONTRACTS:
         if event_type not in bus.events:
-            yield report(
-                "events", ("events",), f"{event_type} has a contract but is not listed here"
-            )
+            yield report("events", ("events",), f"{event_type} has a contract but is not listed here")
     for event_type, spec in bus.events.items():
         where = ("events", event_type)
         if event_type not in CONTRACTS:
@@ -109,16 +104,13 @@ def _event_bus_findings(config: Config) -> Iterator[Finding]:
                 )
         for index, subscriber in enumerate(spec.subscribers):
             if subscriber not in agents:
-                yield report(
-                    "events", (*where, "subscribers", index), f"unknown agent {subscriber!r}"
-                )
+                yield report("events", (*where, "subscribers", index), f"unknown agent {subscriber!r}")
         for index, sink in enumerate(spec.sinks):
             if sink not in bus.sinks:
                 yield report("events", (*where, "sinks", index), f"unknown sink {sink!r}")
         for key in ("publishers", "subscribers"):
             yield from (
-                report("events", (*where, key), f"{name!r} is listed twice")
-                for name in _repeated(getattr(spec, key))
+                report("events", (*where, key), f"{name!r} is listed twice") for name in _repeated(getattr(spec, key))
             )
         if not spec.publishers:
             yield report("events", where, "nobody publishes this event")
@@ -128,9 +120,7 @@ def _event_bus_findings(config: Config) -> Iterator[Finding]:
         if source.port is not None and source.port not in PORTS:
             yield report("events", ("sources", name, "port"), _unknown_port(source.port))
         if name in agents:
-            yield report(
-                "events", ("sources", name), "a source may not share its name with an agent"
-            )
+            yield report("events", ("sources", name), "a source may not share its name with an agent")
     order = bus.delivery_order
     for index, event_type in enumerate(order):
         if event_type not in bus.events:
@@ -162,31 +152,26 @@ def _wiring_findings(config: Config) -> Iterator[Finding]:
                         f"unknown event {event_type} (not in event_bus.yaml{contract})",
                     )
             yield from (
-                report("agents", ("agents", agent_id, key), f"{name} is listed twice")
-                for name in _repeated(names)
+                report("agents", ("agents", agent_id, key), f"{name} is listed twice") for name in _repeated(names)
             )
     for event_type, spec in bus.items():
         for agent_key, bus_key, verb in (
             ("subscribes", "subscribers", "subscribe to"),
             ("publishes", "publishers", "publish"),
         ):
-            in_agents = {
-                a for a, agent in config.agents.items() if event_type in getattr(agent, agent_key)
-            }
+            in_agents = {a for a, agent in config.agents.items() if event_type in getattr(agent, agent_key)}
             in_bus = {name for name in getattr(spec, bus_key) if name in config.agents}
             for agent_id in sorted(in_bus - in_agents):
                 yield report(
                     "events",
                     ("events", event_type, bus_key),
-                    f"lists {agent_id}, but agent_config.yaml's {agent_id} "
-                    f"does not {verb} {event_type}",
+                    f"lists {agent_id}, but agent_config.yaml's {agent_id} does not {verb} {event_type}",
                 )
             for agent_id in sorted(in_agents - in_bus):
                 yield report(
                     "agents",
                     ("agents", agent_id, agent_key),
-                    f"{event_type}, but event_bus.yaml's events.{event_type}.{bus_key} "
-                    f"does not list {agent_id}",
+                    f"{event_type}, but event_bus.yaml's events.{event_type}.{bus_key} does not list {agent_id}",
                 )
 
 
@@ -204,8 +189,7 @@ def _port_findings(config: Config) -> Iterator[Finding]:
                 yield report(
                     "agents",
                     where,
-                    f"tool {tool.name} uses port {tool.port}, "
-                    f"which {agent_id} does not declare in its ports",
+                    f"tool {tool.name} uses port {tool.port}, which {agent_id} does not declare in its ports",
                 )
         yield from _code_port_findings(agent_id, agent.ports)
 
@@ -250,8 +234,7 @@ def _secret_use_findings(config: Config) -> Iterator[Finding]:
             yield report(
                 "bootstrap",
                 ("adapters", port, "mode"),
-                f"live {port} adapter needs secret {settings.secret}, "
-                "which `secrets` does not declare",
+                f"live {port} adapter needs secret {settings.secret}, which `secrets` does not declare",
             )
     if bootstrap.features.webhook_ingress:
         for name, webhook in bootstrap.http.webhooks.items():
@@ -259,8 +242,7 @@ def _secret_use_findings(config: Config) -> Iterator[Finding]:
                 yield report(
                     "bootstrap",
                     ("http", "webhooks", name, "secret"),
-                    f"webhook ingress is on but secret {webhook.secret} "
-                    "is not declared in `secrets`",
+                    f"webhook ingress is on but secret {webhook.secret} is not declared in `secrets`",
                 )
 
 
@@ -270,15 +252,8 @@ def _fields_difference(manifest: Mapping[str, str], contract: Mapping[str, str])
         parts.append("missing " + ", ".join(f"{name}: {contract[name]}" for name in missing))
     if extra := [name for name in manifest if name not in contract]:
         parts.append("not in the contract: " + ", ".join(extra))
-    if typed := [
-        name for name in manifest if name in contract and manifest[name] != contract[name]
-    ]:
-        parts.append(
-            ", ".join(
-                f"{name} is {contract[name]} in the contract, not {manifest[name]}"
-                for name in typed
-            )
-        )
+    if typed := [name for name in manifest if name in contract and manifest[name] != contract[name]]:
+        parts.append(", ".join(f"{name} is {contract[name]} in the contract, not {manifest[name]}" for name in typed))
     if not parts and list(manifest) != list(contract):
         parts.append(f"order differs; the contract's is {', '.join(contract)}")
     return "fields differ from the contract: " + "; ".join(parts)

@@ -64,9 +64,7 @@ class ConfigError(UserError):
         self.key_path = key_path
         self.line = line
         self.problem = problem
-        self.finding = Finding(
-            "error", self.file, line, f"{dotted(key_path)}: {problem}" if key_path else problem
-        )
+        self.finding = Finding("error", self.file, line, f"{dotted(key_path)}: {problem}" if key_path else problem)
         super().__init__(str(self.finding))
 
     @classmethod

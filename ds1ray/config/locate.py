@@ -45,6 +45,4 @@ def resolve_overlay(overlay: str | Path | None, root: Path) -> Path:
     ):
         if candidate.is_file():
             return candidate
-    raise ConfigError(
-        f"overlay not found (looked for {given} and in {root / 'overlays'})", file=str(given)
-    )
+    raise ConfigError(f"overlay not found (looked for {given} and in {root / 'overlays'})", file=str(given))

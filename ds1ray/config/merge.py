@@ -9,7 +9,7 @@ the overlays are meant to fill in.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,7 @@ def origins_of(doc: YamlDoc, prefix: KeyPath = ()) -> Origins:
     return {(*prefix, *key_path): Origin(doc.path, line) for key_path, line in doc.lines.items()}
 
 
-def origin_at(origins: Origins, key_path: KeyPath, default_file: Path) -> Origin:
+def origin_at(origins: Mapping[KeyPath, Origin], key_path: KeyPath, default_file: Path) -> Origin:
     """Where `key_path` (or its nearest recorded ancestor) came from."""
     for depth in range(len(key_path), -1, -1):
         origin = origins.get(key_path[:depth])

@@ -21,8 +21,8 @@ from pydantic.fields import FieldInfo
 
 from ds1ray.agents.strategies import STRATEGIES
 from ds1ray.config.errors import ConfigError
-from ds1ray.config.loader import Config
-from ds1ray.config.validation import describe
+from ds1ray.config.model import Config
+from ds1ray.config.validation import describe, field_at
 from ds1ray.market.params import MarketParams
 
 OVERRIDE = "override"
@@ -58,7 +58,7 @@ def apply_overrides(config: Config, overrides: Mapping[str, Any]) -> Config:
                 "unknown parameter path; paths are <agent>.<parameter> "
                 f"(agents: {', '.join(config.agents)}) or market.<section>.<parameter>",
                 file=OVERRIDE,
-                key_path=(path,),
+                key_path=tuple(path.split(".")),
             )
 
     agents = dict(config.agents)
@@ -112,9 +112,9 @@ def _validated(model: type[BaseModel], data: dict[str, Any], *, prefix: tuple[st
     except ValidationError as error:
         first = error.errors(include_url=False, include_input=False)[0]
         loc = tuple(str(part) for part in first["loc"])
-        info = _field_at(model, loc)
+        info = field_at(model, loc)
         hint = f" (allowed: {allowed(info)})" if info is not None else ""
-        raise ConfigError(describe(first) + hint, file=OVERRIDE, key_path=(*prefix, *loc)) from None
+        raise ConfigError(describe(first, model) + hint, file=OVERRIDE, key_path=(*prefix, *loc)) from None
 
 
 def _assign(tree: Any, parts: tuple[str, ...], value: Any) -> None:
@@ -140,28 +140,7 @@ def _key(node: Any, part: str, parts: tuple[str, ...]) -> Any:
         offered = f"an index 0..{len(node) - 1}"
     else:
         offered = "nothing (it is a value)"
-    raise ConfigError(
-        f"unknown parameter path; there: {offered}", file=OVERRIDE, key_path=("market", *parts)
-    )
-
-
-def _field_at(model: type[BaseModel], loc: tuple[str, ...]) -> FieldInfo | None:
-    """The FieldInfo at `loc` inside `model`, following nested models, dicts and lists."""
-    annotation: Any = model
-    info = None
-    for part in loc:
-        if typing.get_origin(annotation) in (list, dict):
-            annotation = typing.get_args(annotation)[-1]  # `part` is an index or a key
-        elif (
-            isinstance(annotation, type)
-            and issubclass(annotation, BaseModel)
-            and part in annotation.model_fields
-        ):
-            info = annotation.model_fields[part]
-            annotation = info.annotation
-        else:
-            return None
-    return info
+    raise ConfigError(f"unknown parameter path; there: {offered}", file=OVERRIDE, key_path=("market", *parts))
 
 
 def _literal_choices(annotation: Any) -> tuple[Any, ...]:

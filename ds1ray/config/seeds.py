@@ -33,9 +33,7 @@ class _Seed(BaseModel):
 def _placeholders(allowed: frozenset[str]) -> AfterValidator:
     def check(template: str) -> str:
         try:
-            used = {
-                name for _, name, _, _ in string.Formatter().parse(template) if name is not None
-            }
+            used = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
         except ValueError as error:
             raise ValueError(f"bad template: {error}") from None
         unknown = sorted(used - allowed)
@@ -80,9 +78,7 @@ class SupplierSeed(_Seed):
     ships_from: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166 country code")
 
 
-CampaignName = Annotated[
-    str, Field(min_length=1), _placeholders(frozenset({"product", "category", "day"}))
-]
+CampaignName = Annotated[str, Field(min_length=1), _placeholders(frozenset({"product", "category", "day"}))]
 
 
 class CampaignTemplate(_Seed):
@@ -92,9 +88,7 @@ class CampaignTemplate(_Seed):
     special_ad_categories: list[str] = Field(default_factory=list)
 
 
-TicketText = Annotated[
-    str, Field(min_length=1), _placeholders(frozenset({"order", "product", "days_late"}))
-]
+TicketText = Annotated[str, Field(min_length=1), _placeholders(frozenset({"order", "product", "days_late"}))]
 
 
 class TicketTemplate(_Seed):
@@ -119,9 +113,7 @@ class ProductsFile(_Seed):
     products: list[ProductArchetype] = Field(min_length=1)
 
 
-SupplierTable = Annotated[
-    dict[SupplierName, list[SupplierSeed]], _complete(("cheap", "fast", "reliable"))
-]
+SupplierTable = Annotated[dict[SupplierName, list[SupplierSeed]], _complete(("cheap", "fast", "reliable"))]
 
 
 class SuppliersFile(_Seed):

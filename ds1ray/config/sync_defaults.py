@@ -69,9 +69,7 @@ def replace_block(text: str, header: str, block: str, *, after: str = "") -> str
     start = lines.index(header, start)
     depth = len(header) - len(header.lstrip())
     end = start + 1
-    while end < len(lines) and (
-        not lines[end].strip() or len(lines[end]) - len(lines[end].lstrip()) > depth
-    ):
+    while end < len(lines) and (not lines[end].strip() or len(lines[end]) - len(lines[end].lstrip()) > depth):
         end += 1
     while end > start + 1 and not lines[end - 1].strip():
         end -= 1  # keep the blank lines that separate the block from what follows
@@ -85,9 +83,7 @@ def rewrite_model_blocks(root: Path = REPOSITORY_ROOT) -> None:
     agents = root / "overlays" / "agent_config.yaml"
     text = agents.read_text(encoding="utf-8")
     for agent_id in STRATEGIES:
-        text = replace_block(
-            text, "    strategy:\n", strategy_block(agent_id), after=f"  {agent_id}:\n"
-        )
+        text = replace_block(text, "    strategy:\n", strategy_block(agent_id), after=f"  {agent_id}:\n")
     agents.write_text(text, encoding="utf-8")
 
 

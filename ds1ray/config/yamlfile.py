@@ -81,9 +81,7 @@ def _build(
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 # `<<: *anchor` (or a list of anchors): keys written here win, the rest are merged.
-                merged.extend(
-                    value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
-                )
+                merged.extend(value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node])
                 continue
             key = loader.construct_object(key_node, deep=True)
             line = key_node.start_mark.line + 1
@@ -118,11 +116,7 @@ def _build(
                 if key not in mapping:
                     mapping[key] = value
                     lines.update(
-                        {
-                            p: n
-                            for p, n in inherited_lines.items()
-                            if p[: len(key_path) + 1] == (*key_path, key)
-                        }
+                        {p: n for p, n in inherited_lines.items() if p[: len(key_path) + 1] == (*key_path, key)}
                     )
         return mapping
     if isinstance(node, yaml.SequenceNode):

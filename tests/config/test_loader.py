@@ -4,6 +4,7 @@ naming the file, the line and the key path."""
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 
 import pytest
@@ -76,16 +77,6 @@ def test_live_uses_every_platform_and_staging_mocks_them_with_live_ingress() -> 
     } <= set(live.secrets)
 
 
-def test_the_overlay_takes_precedence_over_the_base(manifests: ManifestCopy) -> None:
-    manifests.append("overlays/bootstrap.simulation.yaml", "market:\n  traffic:\n    cpm: 21.5\n")
-
-    config = load_config(root=manifests.root)
-
-    assert config.bootstrap.market.traffic.cpm == 21.5
-    assert config.bootstrap.market.traffic.ctr == MarketParams().traffic.ctr  # untouched: the base's
-    assert config.bootstrap.database.name == "dropship_sim"  # overlay over base's dropship_base
-
-
 def test_strategies_are_validated_with_each_agents_model() -> None:
     config = load_config(root=REPOSITORY)
 
@@ -120,7 +111,13 @@ def test_an_unknown_key_in_the_base(manifests: ManifestCopy) -> None:
 
     error = load_error(manifests)
 
-    assert_points_at(error, "bootstrap.base.yaml", line, "http.prot", "unknown key (not allowed here)")
+    assert_points_at(
+        error,
+        "bootstrap.base.yaml",
+        line,
+        "http.prot",
+        "unknown key; allowed here: host, port, verify_signatures, signature_tolerance_s, ",
+    )
 
 
 def test_an_unknown_key_in_agent_config(manifests: ManifestCopy) -> None:
@@ -129,7 +126,13 @@ def test_an_unknown_key_in_agent_config(manifests: ManifestCopy) -> None:
         + 1
     )
 
-    assert_points_at(load_error(manifests), "agent_config.yaml", line, "agents.marketing.colour", "unknown key")
+    assert_points_at(
+        load_error(manifests),
+        "agent_config.yaml",
+        line,
+        "agents.marketing.colour",
+        "unknown key; allowed here: role, subscribes, publishes, ports, tools, strategy",
+    )
 
 
 def test_an_unknown_strategy_parameter(manifests: ManifestCopy) -> None:
@@ -141,7 +144,11 @@ def test_an_unknown_strategy_parameter(manifests: ManifestCopy) -> None:
     )
 
     assert_points_at(
-        load_error(manifests), "agent_config.yaml", line, "agents.marketing.strategy.kill_rosa", "unknown key"
+        load_error(manifests),
+        "agent_config.yaml",
+        line,
+        "agents.marketing.strategy.kill_rosa",
+        "unknown key; allowed here: " + ", ".join(STRATEGIES["marketing"].model_fields),
     )
 
 
@@ -226,7 +233,7 @@ def test_a_literal_secret(manifests: ManifestCopy) -> None:
 
     error = load_error(manifests, "live")
 
-    assert_points_at(error, "bootstrap.live.yaml", line, "secrets.OPENAI_API_KEY", "not a literal value")
+    assert_points_at(error, "bootstrap.live.yaml", line, "secrets.OPENAI_API_KEY", "a literal value is not allowed")
     assert "sk-live-1234" not in str(error)  # a real credential is never echoed
 
 
@@ -311,23 +318,74 @@ def test_an_undeclared_secret_lists_the_declared_ones() -> None:
         config.secret("OPENAI_API_KEY")
 
 
-def test_to_dict_is_json_with_secrets_as_references_and_database_passwords_masked(
-    manifests: ManifestCopy,
+def test_to_dict_is_json_with_secrets_and_the_database_url_as_references(
+    manifests: ManifestCopy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    manifests.replace(
+        "overlays/bootstrap.live.yaml", "  name: dropship\n", '  name: dropship\n  url: "${DATABASE_URL}"\n'
+    )
+    monkeypatch.setenv("DATABASE_URL", "postgresql://ds1:hunter2@db.internal:5432/dropship")
+    config = load_config("live", root=manifests.root)
+
+    tree = config.to_dict()
+
+    assert "hunter2" not in json.dumps(tree)
+    assert tree["bootstrap"]["database"]["url"] == "${DATABASE_URL}"
+    assert tree["bootstrap"]["secrets"]["OPENAI_API_KEY"] == "${OPENAI_API_KEY}"
+    assert tree["agents"]["store"]["strategy"] == STRATEGIES["store"]().model_dump(mode="json")
+    assert tree["bootstrap"]["market"]["traffic"]["cpm"] == MarketParams().traffic.cpm
+    assert tree["events"]["delivery_order"][0] == "DAILY_TICK"
+    assert config.database_url() == "postgresql://ds1:hunter2@db.internal:5432/dropship"
+
+
+def test_a_database_url_with_a_literal_password_is_refused(manifests: ManifestCopy) -> None:
+    line = (
+        manifests.replace(
+            "overlays/bootstrap.live.yaml",
+            "  name: dropship\n",
+            "  name: dropship\n  url: postgresql://ds1:hunter2@db/x\n",
+        )
+        + 1
+    )
+
+    error = load_error(manifests, "live")
+
+    assert_points_at(error, "bootstrap.live.yaml", line, "database.url", "the URL holds a password")
+    assert "hunter2" not in str(error)
+
+
+def test_a_database_url_without_a_password_is_used_as_written(manifests: ManifestCopy) -> None:
     manifests.replace(
         "overlays/bootstrap.live.yaml",
         "  name: dropship\n",
-        "  name: dropship\n  url: postgresql://ds1:hunter2@db.internal:5432/dropship\n",
+        "  name: dropship\n  url: postgresql://postgres@127.0.0.1:5432/dropship\n",
     )
-    tree = load_config("live", root=manifests.root).to_dict()
 
-    text = json.dumps(tree)
-    assert "hunter2" not in text
-    assert tree["bootstrap"]["database"]["url"] == "postgresql://ds1:***@db.internal:5432/dropship"
-    assert tree["bootstrap"]["secrets"]["OPENAI_API_KEY"] == "${OPENAI_API_KEY}"
-    assert tree["agents"]["store"]["strategy"]["markup"] == 2.5
-    assert tree["bootstrap"]["market"]["traffic"]["cpm"] == MarketParams().traffic.cpm
-    assert tree["events"]["delivery_order"][0] == "DAILY_TICK"
+    assert load_config("live", root=manifests.root).database_url() == "postgresql://postgres@127.0.0.1:5432/dropship"
+
+
+def test_an_unset_database_url_variable_is_one_clear_error(
+    manifests: ManifestCopy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manifests.replace(
+        "overlays/bootstrap.live.yaml", "  name: dropship\n", '  name: dropship\n  url: "${DS1_DB_URL}"\n'
+    )
+    monkeypatch.delenv("DS1_DB_URL", raising=False)
+    config = load_config("live", root=manifests.root)
+
+    with pytest.raises(ConfigError, match="environment variable DS1_DB_URL is not set"):
+        config.database_url()
+
+
+def test_config_survives_pickling_for_ray_workers() -> None:
+    config = load_config(root=REPOSITORY)
+
+    copy = pickle.loads(pickle.dumps(config))
+
+    assert copy == config
+    assert copy.origin("bootstrap", ("market", "traffic", "cpm")) == config.origin(
+        "bootstrap", ("market", "traffic", "cpm")
+    )
 
 
 def test_config_is_frozen() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from ds1ray.agents.strategies import STRATEGIES
 from ds1ray.config import ConfigError, apply_overrides, load_config, parameter_paths
 from ds1ray.config.loader import Config
 
@@ -84,7 +85,7 @@ def test_a_choice_outside_its_options_lists_them(config: Config) -> None:
 def test_an_unknown_strategy_parameter_lists_the_agents_parameters(config: Config) -> None:
     assert override_error(config, {"research.threshold": 0.5}) == (
         "override: research.threshold: unknown parameter of research; "
-        "its parameters: score_threshold, products_to_test, scan_every_days"
+        "its parameters: " + ", ".join(STRATEGIES["research"].model_fields)
     )
 
 
