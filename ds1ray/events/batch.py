@@ -18,10 +18,16 @@ from ds1ray.events.contracts import CONTRACTS, Event
 
 _DTYPES = {int: np.int64, float: np.float64, str: object, bool: np.bool_}
 
+# Field names and column dtypes per event type, read from the contracts once: batches are built
+# thousands of times per simulated year, and pydantic's field lookup is not free.
+_COLUMNS: dict[str, dict[str, Any]] = {
+    event_type: {name: _DTYPES[info.annotation] for name, info in contract.model_fields.items()}  # type: ignore[index]
+    for event_type, contract in CONTRACTS.items()
+}
+
 
 def _column_dtype(event_type: str, field: str) -> Any:
-    annotation = CONTRACTS[event_type].model_fields[field].annotation
-    return _DTYPES[annotation]  # type: ignore[index]
+    return _COLUMNS[event_type][field]
 
 
 @dataclass(frozen=True)
@@ -35,17 +41,17 @@ class EventBatch:
     @classmethod
     def of(cls, event_type: str, run: ArrayLike, **columns: ArrayLike) -> EventBatch:
         """A batch whose columns are exactly the contract's fields (scalars are broadcast)."""
-        contract = CONTRACTS.get(event_type)
-        if contract is None:
+        fields = _COLUMNS.get(event_type)
+        if fields is None:
             raise KeyError(f"no contract for event type {event_type!r}")
-        expected = set(contract.model_fields)
-        if set(columns) != expected:
+        if columns.keys() != fields.keys():
+            expected = set(fields)
             missing, extra = sorted(expected - set(columns)), sorted(set(columns) - expected)
             raise ValueError(f"{event_type} batch: missing fields {missing}, unknown fields {extra}")
         run_arr = np.asarray(run, dtype=np.int64).reshape(-1)
         cols = {}
-        for name in contract.model_fields:
-            arr = np.asarray(columns[name], dtype=_column_dtype(event_type, name))
+        for name, dtype in fields.items():
+            arr = np.asarray(columns[name], dtype=dtype)
             cols[name] = np.broadcast_to(arr, run_arr.shape).copy() if arr.ndim == 0 else arr.reshape(-1)
             if cols[name].shape != run_arr.shape:
                 raise ValueError(f"{event_type}.{name}: {cols[name].shape[0]} values for {run_arr.size} rows")
@@ -53,9 +59,8 @@ class EventBatch:
 
     @classmethod
     def empty(cls, event_type: str) -> EventBatch:
-        contract = CONTRACTS[event_type]
         return cls(event_type, np.zeros(0, np.int64),
-                   {name: np.zeros(0, _column_dtype(event_type, name)) for name in contract.model_fields})
+                   {name: np.zeros(0, dtype) for name, dtype in _COLUMNS[event_type].items()})
 
     @classmethod
     def from_events(cls, runs: Sequence[int], events: Sequence[Event]) -> EventBatch:
