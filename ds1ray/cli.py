@@ -42,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         # The reader went away (`ds1ray run | head`): stop quietly, as Unix tools do.
-        sys.stdout = None  # type: ignore[assignment]
+        sys.stdout = None
         return 141
     return code
 

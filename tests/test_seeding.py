@@ -114,8 +114,8 @@ def test_adjacent_keys_give_uncorrelated_uniforms() -> None:
 def test_uniform_never_returns_one_even_when_all_53_bits_are_set() -> None:
     # Construct the run key whose stream key makes the draw at counter 0 all ones.
     name = "edge"
-    stream_key = _unmix64(_MASK)
-    run_key = stream_key ^ (seeding._entropy("stream", name) & _MASK)
+    stream_key = _unmix64(_MASK)  # mix64(stream_key + 0 · golden) is all ones
+    run_key = _unmix64(stream_key) ^ (seeding._entropy("stream", name) & _MASK)
     stream = Stream(_keys(run_key), name)
     assert int(stream.keys[0]) == stream_key
     u = stream.uniform(np.zeros((1, 1), np.int64))

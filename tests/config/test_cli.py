@@ -106,3 +106,16 @@ def test_check_as_a_subprocess_exits_non_zero_with_one_line_and_no_traceback(man
     )
     assert good.returncode == 0, good.stdout + good.stderr
     assert good.stdout.startswith("ds1ray check: OK")
+
+
+def test_check_params_lists_every_settable_path_with_its_bounds(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(REPOSITORY)
+
+    code = main(["check", "--params"])
+
+    rows = dict(line.split(None, 1) for line in capsys.readouterr().out.splitlines())
+    assert code == 0
+    assert rows["store.markup"] == "float ≥ 1.0 and ≤ 6.0"
+    assert rows["market.traffic.cpm"] == "float > 0 and ≤ 1000"

@@ -116,4 +116,18 @@ def test_parameter_paths_cover_every_strategy_parameter_with_its_bounds(config: 
 
     assert paths["store.markup"] == "float ≥ 1.0 and ≤ 6.0"
     assert paths["marketing.allocation"] == "one of 'equal', 'roas_greedy', 'bandit'"
-    assert len(paths) == sum(len(type(spec.strategy).model_fields) for spec in config.agents.values())
+    strategy_paths = [path for path in paths if not path.startswith("market.")]
+    assert len(strategy_paths) == sum(len(type(spec.strategy).model_fields) for spec in config.agents.values())
+    assert paths["market.traffic.cpm"] == "float > 0 and ≤ 1000"
+    assert "market.suppliers.tiers.reliable.defect_rate" in paths
+
+
+def test_every_listed_path_accepts_its_current_value(config: Config) -> None:
+    tree = config.to_dict()
+    for path in parameter_paths(config):
+        head, *rest = path.split(".")
+        node = tree["bootstrap"]["market"] if head == "market" else tree["agents"][head]["strategy"]
+        for part in rest:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+
+        assert apply_overrides(config, {path: node}).to_dict() == tree, path
