@@ -66,6 +66,22 @@ class Agent:
         self.day = 0
         self._outbox: list[EventBatch] = []
 
+    # What a snapshot leaves out: what the constructor is given, not what the agent learnt.
+    _GIVEN = frozenset({"ctx", "strategy", "ports", "runs", "products", "_outbox"})
+
+    def snapshot(self) -> dict[str, Any]:
+        """The agent's learnt state (its arrays and clock), for a store to keep across restarts."""
+        return {k: v.copy() if isinstance(v, np.ndarray) else v
+                for k, v in vars(self).items() if k not in self._GIVEN}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Take back a `snapshot()`; unknown keys are an error (the class changed since)."""
+        unknown = set(state) - set(vars(self))
+        if unknown:
+            raise ValueError(f"agent {self.id!r}: snapshot has unknown state {sorted(unknown)}")
+        for k, v in state.items():
+            setattr(self, k, np.array(v) if isinstance(v, np.ndarray) else v)
+
     @classmethod
     def handled_events(cls) -> set[str]:
         return {name[3:].upper() for name in dir(cls) if name.startswith("on_")}

@@ -71,6 +71,8 @@ class World:
         archetype_prices: F64,
         archetype_weights: F64,
         ai_tasks: Mapping[str, AiTask],
+        *,
+        idempotent_orders: bool = False,
     ) -> None:
         self.market = market
         self.runs = len(market)
@@ -107,6 +109,9 @@ class World:
         self.refunded: set[int] = set()
         self.charged_back: set[int] = set()
         self.tracking: dict[int, tuple[int, int]] = {}
+        # Live rehearsals (staging) may deliver an order twice; a supplier answers a repeated
+        # order with its first answer. Sweeps place each order once and skip the bookkeeping.
+        self.placements: dict[int, tuple[bool, int, int]] | None = {} if idempotent_orders else None
         self._confirmations: list[dict[str, NDArray[np.int64]]] = []
         # The AI provider: tokens per month per run, cost in nano-dollars until posted as cents.
         self.ai_tasks = dict(ai_tasks)
@@ -392,6 +397,24 @@ class World:
 
     def place_orders(self, run: I64, product: I64, supplier: I64, order_id: I64, amount_cents: I64) -> Placement:
         """Fulfilment orders, one per customer order; schedules what happens to each afterwards."""
+        if self.placements is not None:
+            return self._place_once(run, product, supplier, order_id, amount_cents)
+        return self._place(run, product, supplier, order_id, amount_cents)
+
+    def _place_once(self, run: I64, product: I64, supplier: I64, order_id: I64, amount_cents: I64) -> Placement:
+        assert self.placements is not None
+        keys = [(int(r) << _ORDER_BITS) | int(o) for r, o in zip(run, order_id, strict=True)]
+        new = np.array([k not in self.placements for k in keys], dtype=bool)
+        placed = self._place(run[new], product[new], supplier[new], order_id[new], amount_cents[new])
+        for i, k in enumerate(np.array(keys, dtype=np.int64)[new]):
+            self.placements[int(k)] = (bool(placed.accepted[i]), int(placed.backorder_days[i]),
+                                       int(placed.cost_cents[i]))
+        answers = [self.placements[k] for k in keys]
+        return Placement(accepted=np.array([a[0] for a in answers], bool),
+                         backorder_days=np.array([a[1] for a in answers], np.int64),
+                         cost_cents=np.array([a[2] for a in answers], np.int64))
+
+    def _place(self, run: I64, product: I64, supplier: I64, order_id: I64, amount_cents: I64) -> Placement:
         d, cat, care = self.day, self.catalog, self.market.aftercare
         backorder = np.maximum(self.stockout_until[run, product, supplier] - d, 0)
         u = self.streams["orders"].uniform(counter(order_id[:, None], np.arange(8)[None, :], bits=(48, 16)),
