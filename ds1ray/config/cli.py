@@ -15,6 +15,7 @@ from ds1ray.config.drift import check, lint_overlay
 from ds1ray.config.errors import ConfigError, Finding
 from ds1ray.config.loader import load_config
 from ds1ray.config.locate import default_root, resolve_overlay
+from ds1ray.config.overrides import parameter_paths
 
 
 def register(subparsers: Any) -> None:
@@ -39,10 +40,23 @@ def register(subparsers: Any) -> None:
         help="folder holding overlays/ and seeds/ (default: the working directory "
         "if it has them, else the copies shipped with ds1ray)",
     )
+    parser.add_argument(
+        "--params",
+        action="store_true",
+        help="list every parameter path an experiment may set (<agent>.<parameter>, market.<…>) "
+        "with its allowed values, instead of checking",
+    )
     parser.set_defaults(func=run_check)
 
 
 def run_check(args: argparse.Namespace) -> int:
+    if args.params:
+        config = load_config(args.overlay, root=args.root)
+        paths = parameter_paths(config)
+        width = max(map(len, paths))
+        for path, allowed in paths.items():
+            print(f"{path:<{width}}  {allowed}".rstrip())
+        return 0
     findings, summary = collect_findings(args.overlay, args.root)
     for finding in findings:
         print(finding)

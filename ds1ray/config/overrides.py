@@ -79,12 +79,24 @@ def apply_overrides(config: Config, overrides: Mapping[str, Any]) -> Config:
 
 
 def parameter_paths(config: Config) -> dict[str, str]:
-    """Every strategy parameter path with what it allows (for docs and experiment checks)."""
+    """Every path `apply_overrides` accepts, with what it allows: each strategy parameter, then
+    each leaf of the market tree (list items by index, as `config` has them)."""
     paths = {}
     for agent_id in config.agents:
         for name, info in STRATEGIES[agent_id].model_fields.items():
             paths[f"{agent_id}.{name}"] = allowed(info)
+    for loc in _leaves(config.bootstrap.market.model_dump()):
+        leaf = field_at(MarketParams, loc)
+        paths[".".join(("market", *map(str, loc)))] = allowed(leaf) if leaf is not None else ""
     return paths
+
+
+def _leaves(tree: Any, loc: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    if isinstance(tree, dict):
+        return [leaf for key, value in tree.items() for leaf in _leaves(value, (*loc, key))]
+    if isinstance(tree, list) and tree and isinstance(tree[0], dict):
+        return [leaf for index, value in enumerate(tree) for leaf in _leaves(value, (*loc, index))]
+    return [loc]
 
 
 def allowed(info: FieldInfo) -> str:
