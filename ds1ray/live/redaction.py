@@ -152,11 +152,13 @@ class Redactor:
         return "email:" + hmac.new(self._key, normalised, hashlib.sha256).hexdigest()[:32]
 
     def redact_text(self, text: str, known: Mapping[str, str] | None = None) -> str:
-        """Scrub free text: `known` personal values (value → label) first, then patterns."""
+        """Scrub free text: e-mail addresses, `known` personal values (value → label), patterns."""
+        # E-mail addresses first: a known name inside one ("ada.lovelace@…") must not
+        # break the address before it is hashed.
+        text = EMAIL_RE.sub(lambda m: self.email_token(m.group(0)), text)
         for value in sorted(known or {}, key=len, reverse=True):
             label = (known or {})[value]
             text = re.sub(rf"(?<!\w){re.escape(value)}(?!\w)", label, text, flags=re.IGNORECASE)
-        text = EMAIL_RE.sub(lambda m: self.email_token(m.group(0)), text)
         text = IBAN_RE.sub(lambda m: BANK if iban_valid(m.group(0)) else m.group(0), text)
         text = ACCOUNT_RE.sub(lambda m: m.group(1) + m.group(2) + BANK, text)
         text = CARD_RE.sub(_card_or_keep, text)

@@ -541,7 +541,8 @@ class Resilience:
         except TRANSIENT_EXCEPTIONS as exc:
             self.breaker.record_failure()
             reason = f"connection error: {type(exc).__name__}"
-            return Assessment(Verdict.RETRY, reason), None, isinstance(exc, TIMEOUT_EXCEPTIONS)
+            transient = Assessment(Verdict.RETRY, reason, detail=str(exc)[:200])
+            return transient, None, isinstance(exc, TIMEOUT_EXCEPTIONS)
         except BaseException:
             self.breaker.release_trial()
             raise

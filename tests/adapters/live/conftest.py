@@ -14,9 +14,11 @@ from collections.abc import Callable, Iterator
 import pytest
 from contract_servers.aftership import AfterShipServer
 from contract_servers.base import PlatformServer, serve
+from contract_servers.imap import ImapServer
 from contract_servers.meta import MetaServer
 from contract_servers.openai import OpenAIServer
 from contract_servers.shopify import ShopifyServer
+from contract_servers.smtp import SmtpServer
 from contract_servers.sources import JsonSourceServer
 from contract_servers.supplier import SupplierServer
 from contract_servers.zendesk import ZendeskServer
@@ -143,3 +145,31 @@ def source_running(clock: ManualClock) -> Iterator[PlatformServer]:
 @pytest.fixture
 def source_server(source_running: JsonSourceServer) -> JsonSourceServer:
     return _fresh(source_running)  # type: ignore[return-value]
+
+
+@pytest.fixture(scope="module")
+def imap_running() -> Iterator[ImapServer]:
+    server = ImapServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def imap_server(imap_running: ImapServer) -> ImapServer:
+    imap_running.reset()
+    return imap_running
+
+
+@pytest.fixture(scope="module")
+def smtp_running() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp_server(smtp_running: SmtpServer) -> SmtpServer:
+    smtp_running.reset()
+    return smtp_running
