@@ -1,0 +1,181 @@
+"""The world's demand mechanics measured directly, with fixed listings and no agents deciding.
+
+Each test lists products itself and advances the world's clock, so a price,
+a budget or a parameter is the only thing that differs between paired runs
+(same replicate seed: common random numbers).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ds1ray.market.world import World
+from ds1ray.runspec import RunSpec
+
+from .conftest import MakeWorld
+
+CALM = {"market.shocks.random": False}
+
+
+def _list_everything(world: World, price_cents: np.ndarray) -> None:
+    n, m = price_cents.shape
+    run, product = np.divmod(np.arange(n * m), m)
+    world.publish(run, product, price_cents[run, product], np.full(run.size, 28), np.ones(run.size, bool))
+
+
+def _run_days(world: World, days: int, budgets: np.ndarray | None = None) -> None:
+    for day in range(days):
+        world.begin_day(day)
+        if budgets is not None:
+            n, m = budgets.shape
+            run, product = np.divmod(np.arange(n * m), m)
+            world.set_budgets(run, product, budgets[run, product])
+        world.customers()
+        world.end_day(day)
+
+
+def _paired(seeds: int, a: dict, b: dict) -> list[RunSpec]:
+    """Runs 0..seeds−1 with overrides a, then the same seeds with overrides b."""
+    return [RunSpec("world", s, "a", {**CALM, **a}) for s in range(seeds)] + \
+        [RunSpec("world", s, "b", {**CALM, **b}) for s in range(seeds)]
+
+
+def test_a_higher_price_sells_fewer_orders_as_the_constant_elasticity_says(make_world: MakeWorld) -> None:
+    seeds, days = 32, 120
+    fixed = {"market.catalog.elasticity_sd": 0.0}  # every product has the mean elasticity
+    world = make_world(_paired(seeds, fixed, fixed), days)
+    base = 4 * np.rint(world.catalog.ref_price[:seeds] * 25).astype(np.int64)  # divisible by 4: ×1.25 is exact
+    _list_everything(world, np.concatenate([base, base * 5 // 4]))
+    _run_days(world, days)
+    orders = world.totals["orders"]
+    low, high = orders[:seeds].sum(), orders[seeds:].sum()
+    assert low > 2000  # enough orders for the ratio to mean something
+    measured = np.log(high / low) / np.log(1.25)
+    assert measured == pytest.approx(-2.62, abs=0.15)
+    # Sessions do not depend on the price: only conversion does.
+    np.testing.assert_array_equal(world.totals["sessions"][:seeds], world.totals["sessions"][seeds:])
+
+
+def test_a_price_above_the_choke_price_sells_nothing(make_world: MakeWorld) -> None:
+    world = make_world([RunSpec("world", s, "a", CALM) for s in range(4)], 60)
+    choke = np.ceil(world.catalog.choke_multiple[:, None] * world.catalog.ref_price * 100).astype(np.int64) + 1
+    _list_everything(world, choke)
+    _run_days(world, 60)
+    assert world.totals["sessions"].sum() > 0
+    assert world.totals["checkouts"].sum() == 0 and world.totals["orders"].sum() == 0
+    assert world.ledger.totals["revenue"].sum() == 0
+
+
+def test_higher_cart_abandonment_means_fewer_orders_per_checkout(make_world: MakeWorld) -> None:
+    seeds, days = 16, 90
+    world = make_world(_paired(seeds, {"market.conversion.cart_abandonment": 0.5},
+                               {"market.conversion.cart_abandonment": 0.85}), days)
+    prices = np.rint(world.catalog.ref_price * 100).astype(np.int64)
+    _list_everything(world, prices)
+    _run_days(world, days)
+    orders, checkouts = world.totals["orders"], world.totals["checkouts"]
+    low = orders[:seeds].sum() / checkouts[:seeds].sum()
+    high = orders[seeds:].sum() / checkouts[seeds:].sum()
+    assert low == pytest.approx(0.5, abs=0.03)
+    assert high == pytest.approx(0.15, abs=0.03)
+
+
+def _impressions_and_clicks(world: World) -> tuple[np.ndarray, np.ndarray]:
+    return world.impressions_total.sum(axis=1), world.clicks_total.sum(axis=1)
+
+
+def test_hill_saturation_doubling_a_large_budget_less_than_doubles_clicks(make_world: MakeWorld) -> None:
+    seeds, days = 8, 30
+    rich = {"market.money.starting_cash": 10_000_000.0}  # nobody goes bankrupt and stops advertising
+    world = make_world(_paired(seeds, rich, rich), days)
+    _list_everything(world, np.rint(world.catalog.ref_price * 100).astype(np.int64))
+    budgets = np.zeros(world.price.shape, np.int64)
+    budgets[:seeds] = 100_000  # $1,000/day per product, twice the half-saturation point
+    budgets[seeds:] = 200_000
+    _run_days(world, days, budgets)
+    impressions, clicks = _impressions_and_clicks(world)
+    # Hill with slope 1 and ec = $500: h(1000) = 2/3, h(2000) = 4/5, so twice the money buys 1.2× the reach
+    # (a little more while the adstock ramps up over the first days).
+    assert world.alive.all()
+    assert impressions[seeds:].sum() / impressions[:seeds].sum() == pytest.approx(1.2, rel=0.015)
+    assert 1.1 < clicks[seeds:].sum() / clicks[:seeds].sum() < 1.3
+    np.testing.assert_array_equal(world.ledger.totals["ad_spend"][seeds:], 2 * world.ledger.totals["ad_spend"][:seeds])
+
+
+def test_a_small_budget_is_far_from_saturation_so_doubling_it_nearly_doubles_reach(make_world: MakeWorld) -> None:
+    seeds, days = 8, 30
+    world = make_world(_paired(seeds, {}, {}), days)
+    _list_everything(world, np.rint(world.catalog.ref_price * 100).astype(np.int64))
+    budgets = np.zeros(world.price.shape, np.int64)
+    budgets[:seeds], budgets[seeds:] = 500, 1000  # $5 and $10 a day
+    _run_days(world, days, budgets)
+    impressions, _ = _impressions_and_clicks(world)
+    assert impressions[seeds:].sum() / impressions[:seeds].sum() == pytest.approx(2 * 505 / 510, rel=0.01)
+
+
+def test_adstock_spend_today_raises_reach_and_clicks_tomorrow(make_world: MakeWorld) -> None:
+    seeds = 8
+    world = make_world(_paired(seeds, {}, {}), 10)
+    _list_everything(world, np.rint(world.catalog.ref_price * 100).astype(np.int64))
+    budgets = np.zeros(world.price.shape, np.int64)
+    budgets[:seeds] = 30_000  # runs 0..7 spend $300 per product on day 0 only; the others never do
+    _run_days(world, 1, budgets)
+    day0 = world.impressions_total.copy()
+    _run_days_from(world, 1, 2, np.zeros_like(budgets))
+    day1 = world.impressions_total - day0
+    # Tomorrow's reach follows the normalised geometric adstock: effective = (1 − α)·α·x0, then Hill.
+    traffic = world.market.traffic
+    alpha, half, cpm = traffic.adstock_decay[0], traffic.hill_half_saturation[0], traffic.cpm[0]
+    effective = (1 - alpha) * alpha * 300.0
+    expected_day1 = 1000.0 * half / cpm / (1 + (effective / half) ** -traffic.hill_slope[0])
+    np.testing.assert_allclose(day1[:seeds], expected_day1, atol=1.0)
+    clicks_after_day0 = world.clicks_total.copy()
+    _run_days_from(world, 2, 6, np.zeros_like(budgets))
+    assert world.ledger.totals["ad_spend"][:seeds].tolist() == [30_000 * world.catalog.slots] * seeds
+    assert world.clicks_total[:seeds].sum() > clicks_after_day0[:seeds].sum() > 0
+    assert world.impressions_total[seeds:].sum() == 0 and world.clicks_total[seeds:].sum() == 0
+
+
+def _run_days_from(world: World, first: int, last: int, budgets: np.ndarray) -> None:
+    for day in range(first, last):
+        world.begin_day(day)
+        n, m = budgets.shape
+        run, product = np.divmod(np.arange(n * m), m)
+        world.set_budgets(run, product, budgets[run, product])
+        world.customers()
+        world.end_day(day)
+
+
+def test_no_ad_budget_means_no_impressions_no_clicks_and_no_paid_orders(make_world: MakeWorld) -> None:
+    world = make_world([RunSpec("world", s, "a", CALM) for s in range(8)], 60)
+    _list_everything(world, np.rint(world.catalog.ref_price * 100).astype(np.int64))
+    paid = 0
+    organic = 0
+    for day in range(60):
+        world.begin_day(day)
+        _, orders = world.customers()
+        paid += int((orders["channel"] == 1).sum())
+        organic += int((orders["channel"] == 0).sum())
+        world.end_day(day)
+    assert world.impressions_total.sum() == 0 and world.clicks_total.sum() == 0
+    assert world.ledger.totals["ad_spend"].sum() == 0
+    assert paid == 0 and organic > 0
+
+
+def test_revenue_and_fees_are_posted_per_order_in_integer_cents(make_world: MakeWorld) -> None:
+    world = make_world([RunSpec("world", s, "a", CALM) for s in range(4)], 40)
+    _list_everything(world, np.full(world.price.shape, 2499, np.int64))
+    revenue = np.zeros(4, np.int64)
+    count = np.zeros(4, np.int64)
+    for day in range(40):
+        world.begin_day(day)
+        _, orders = world.customers()
+        np.add.at(revenue, orders.run, orders["amount_cents"])
+        np.add.at(count, orders.run, 1)
+        world.end_day(day)
+    np.testing.assert_array_equal(world.ledger.totals["revenue"], revenue)
+    np.testing.assert_array_equal(revenue, count * 2499)
+    fee_per_order = round(2499 * 0.029) + 30  # Stripe: 2.9 % + 30¢
+    np.testing.assert_array_equal(world.ledger.totals["payment_fees"], count * fee_per_order)
+    world.ledger.check()
