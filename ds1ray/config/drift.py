@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import ast
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 from ds1ray.config.bootstrap import LITERAL_SECRET, SECRET_REFERENCE
 from ds1ray.config.errors import Finding, display_path, dotted
 from ds1ray.config.locate import resolve_overlay
-from ds1ray.config.manifests import PORTS
+from ds1ray.config.manifests import PORTS, EventSpec
 from ds1ray.config.merge import new_key_findings
 from ds1ray.config.model import Config
 from ds1ray.config.yamlfile import KeyPath, YamlDoc, read_yaml
 from ds1ray.events.contracts import CONTRACTS, field_types
+
+_Report = Callable[[str, KeyPath, str], Finding]
 
 AGENT_CODE = Path(__file__).resolve().parent.parent / "agents"
 """Where `ds1ray/agents/<id>.py` live; their use of `ctx.ports.<port>` is checked too."""
@@ -79,61 +81,64 @@ class _Reporter:
 
 
 def _event_bus_findings(config: Config) -> Iterator[Finding]:
+    """event_bus.yaml against the contracts, the agents, its own sources, sinks and order."""
     report = _Reporter(config).at
-    bus = config.events
-    agents = config.agents
     for event_type in CONTRACTS:
-        if event_type not in bus.events:
+        if event_type not in config.events.events:
             yield report("events", ("events",), f"{event_type} has a contract but is not listed here")
-    for event_type, spec in bus.events.items():
-        where = ("events", event_type)
-        if event_type not in CONTRACTS:
-            yield report("events", where, "no pydantic contract in ds1ray/events/contracts.py")
-        elif spec.fields != field_types(event_type):
+    for event_type, spec in config.events.events.items():
+        yield from _event_findings(config, event_type, spec, report)
+    yield from _source_findings(config, report)
+    yield from _order_findings(config, report)
+
+
+def _event_findings(config: Config, event_type: str, spec: EventSpec, report: _Report) -> Iterator[Finding]:
+    bus = config.events
+    where = ("events", event_type)
+    if event_type not in CONTRACTS:
+        yield report("events", where, "no pydantic contract in ds1ray/events/contracts.py")
+    elif spec.fields != field_types(event_type):
+        yield report("events", (*where, "fields"), _fields_difference(spec.fields, field_types(event_type)))
+    for index, publisher in enumerate(spec.publishers):
+        if publisher not in config.agents and publisher not in bus.sources:
             yield report(
                 "events",
-                (*where, "fields"),
-                _fields_difference(spec.fields, field_types(event_type)),
+                (*where, "publishers", index),
+                f"unknown publisher {publisher!r} (not an agent or a declared source)",
             )
-        for index, publisher in enumerate(spec.publishers):
-            if publisher not in agents and publisher not in bus.sources:
-                yield report(
-                    "events",
-                    (*where, "publishers", index),
-                    f"unknown publisher {publisher!r} (not an agent or a declared source)",
-                )
-        for index, subscriber in enumerate(spec.subscribers):
-            if subscriber not in agents:
-                yield report("events", (*where, "subscribers", index), f"unknown agent {subscriber!r}")
-        for index, sink in enumerate(spec.sinks):
-            if sink not in bus.sinks:
-                yield report("events", (*where, "sinks", index), f"unknown sink {sink!r}")
-        for key in ("publishers", "subscribers"):
-            yield from (
-                report("events", (*where, key), f"{name!r} is listed twice") for name in _repeated(getattr(spec, key))
-            )
-        if not spec.publishers:
-            yield report("events", where, "nobody publishes this event")
-        elif not spec.subscribers and not spec.sinks:
-            yield report("events", where, "published but nobody subscribes (no agent and no sink)")
-    for name, source in bus.sources.items():
+    for index, subscriber in enumerate(spec.subscribers):
+        if subscriber not in config.agents:
+            yield report("events", (*where, "subscribers", index), f"unknown agent {subscriber!r}")
+    for index, sink in enumerate(spec.sinks):
+        if sink not in bus.sinks:
+            yield report("events", (*where, "sinks", index), f"unknown sink {sink!r}")
+    for key in ("publishers", "subscribers"):
+        for name in _repeated(getattr(spec, key)):
+            yield report("events", (*where, key), f"{name!r} is listed twice")
+    if not spec.publishers:
+        yield report("events", where, "nobody publishes this event")
+    elif not spec.subscribers and not spec.sinks:
+        yield report("events", where, "published but nobody subscribes (no agent and no sink)")
+
+
+def _source_findings(config: Config, report: _Report) -> Iterator[Finding]:
+    for name, source in config.events.sources.items():
         if source.port is not None and source.port not in PORTS:
             yield report("events", ("sources", name, "port"), _unknown_port(source.port))
-        if name in agents:
+        if name in config.agents:
             yield report("events", ("sources", name), "a source may not share its name with an agent")
-    order = bus.delivery_order
+
+
+def _order_findings(config: Config, report: _Report) -> Iterator[Finding]:
+    order = config.events.delivery_order
     for index, event_type in enumerate(order):
-        if event_type not in bus.events:
+        if event_type not in config.events.events:
             yield report("events", ("delivery_order", index), f"unknown event {event_type}")
     for event_type in _repeated(order):
         yield report("events", ("delivery_order",), f"{event_type} is listed twice")
-    for event_type in bus.events:
+    for event_type in config.events.events:
         if event_type not in order:
-            yield report(
-                "events",
-                ("delivery_order",),
-                f"{event_type} is missing: it would never be delivered",
-            )
+            yield report("events", ("delivery_order",), f"{event_type} is missing: it would never be delivered")
 
 
 def _wiring_findings(config: Config) -> Iterator[Finding]:
