@@ -439,13 +439,15 @@ TIMEOUT_EXCEPTIONS: tuple[type[BaseException], ...] = (httpx.TimeoutException, T
 
 @dataclass
 class ResilienceStats:
-    """Counters for `/metrics`: calls made, attempts, retries, rejections, unavailability."""
+    """Counters for `/metrics`: calls, attempts, retries, rejections, unavailability, and
+    calls refused by an open breaker (`short_circuited`)."""
 
     calls: int = 0
     attempts: int = 0
     retries: int = 0
     rejected: int = 0
     unavailable: int = 0
+    short_circuited: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def count(self, name: str) -> None:
@@ -489,6 +491,7 @@ class Resilience:
             "retries": self.stats.retries,
             "rejected": self.stats.rejected,
             "unavailable": self.stats.unavailable,
+            "short_circuited": self.stats.short_circuited,
         }
 
     def _backoff(self, retry_number: int) -> float:
@@ -504,7 +507,11 @@ class Resilience:
         self.stats.count("calls")
         started = self.clock.monotonic()
         for attempt_number in range(1, self.retry.max_attempts + 1):
-            assessment, result, is_timeout = self._one_attempt(attempt, assess)
+            try:
+                assessment, result, is_timeout = self._one_attempt(attempt, assess)
+            except CircuitOpen:
+                self.stats.count("short_circuited")
+                raise
             if assessment.verdict is Verdict.OK:
                 if attempt_number == 1:
                     self.retry_budget.refund(self.retry_budget.success_refund)
@@ -608,7 +615,7 @@ def prometheus_lines(guards: list[Resilience]) -> list[str]:
         f'ds1_breaker_state{{platform="{guard.platform}"}} {BREAKER_STATE_VALUES[snap.state]}'
         for guard, snap in snapshots
     ]
-    for counter in ("calls", "attempts", "retries", "rejected", "unavailable"):
+    for counter in ("calls", "attempts", "retries", "rejected", "unavailable", "short_circuited"):
         lines.append(f"# TYPE ds1_platform_{counter}_total counter")
         lines += [
             f'ds1_platform_{counter}_total{{platform="{guard.platform}"}} '

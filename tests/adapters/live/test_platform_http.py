@@ -133,6 +133,7 @@ def test_breaker_opens_after_consecutive_failures_and_then_calls_nothing(
         place(http)
     assert raised.value.retry_after == pytest.approx(60.0)
     assert len(supplier_server.requests) == 5
+    assert guard.status()["short_circuited"] == 1
 
 
 def test_open_breaker_goes_half_open_after_the_reset_timeout_and_one_trial_closes_it(
