@@ -14,7 +14,7 @@ Two kinds of key:
   (a bandit's exploration) differs between strategies.
 
 Keys are derived with `numpy.random.SeedSequence`; uniforms come from the
-SplitMix64 finaliser applied to `key + counter · golden ratio`, the construction
+the top 52 bits of the SplitMix64 finaliser applied to `key + counter · golden ratio`, the construction
 behind SplitMix64 itself, which passes BigCrush for sequential counters.
 """
 
@@ -33,7 +33,7 @@ U64 = np.uint64
 _GOLDEN = U64(0x9E3779B97F4A7C15)
 _MIX1 = U64(0xBF58476D1CE4E5B9)
 _MIX2 = U64(0x94D049BB133111EB)
-_TO_UNIT = 1.0 / float(1 << 53)
+_TO_UNIT = 1.0 / float(1 << 52)
 
 
 def canonical_params(params: Mapping[str, Any]) -> str:
@@ -118,8 +118,9 @@ class Stream:
             keys = keys.reshape((-1,) + (1,) * (count_arr.ndim - 1))
         with np.errstate(over="ignore"):
             bits = mix64(keys + count_arr * _GOLDEN)
-        # Open interval (0, 1): inverse CDFs below must never see 0 or 1.
-        return ((bits >> U64(11)).astype(np.float64) + 0.5) * _TO_UNIT
+        # Open interval (0, 1): inverse CDFs must never see 0 or 1. With 52 bits the largest value,
+        # (2**52 - 0.5) / 2**52 = 1 - 2**-53, is exactly representable; with 53 it would round to 1.0.
+        return ((bits >> U64(12)).astype(np.float64) + 0.5) * _TO_UNIT
 
     def normal(self, count: ArrayLike, rows: NDArray[np.integer] | None = None) -> NDArray[np.float64]:
         return np.asarray(ndtri(self.uniform(count, rows)), dtype=np.float64)

@@ -109,8 +109,6 @@ def test_adjacent_keys_give_uncorrelated_uniforms() -> None:
     assert abs(np.corrcoef(u[:-1], u[1:])[0, 1]) < 4 / np.sqrt(u.size)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: Stream.uniform returns exactly 1.0 when the top 53 bits are all "
-                                       "ones ((2**53 - 1) + 0.5 rounds to 2**53), so ndtri gives inf")
 def test_uniform_never_returns_one_even_when_all_53_bits_are_set() -> None:
     # Construct the run key whose stream key makes the draw at counter 0 all ones.
     name = "edge"

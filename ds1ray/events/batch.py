@@ -93,9 +93,12 @@ class EventBatch:
     @staticmethod
     def concat(batches: Sequence[EventBatch]) -> EventBatch:
         """Batches of one type, end to end."""
+        event_type = batches[0].type
+        mixed = sorted({b.type for b in batches} - {event_type})
+        if mixed:
+            raise ValueError(f"cannot concatenate {event_type} with {', '.join(mixed)}: a batch holds one type")
         if len(batches) == 1:
             return batches[0]
-        event_type = batches[0].type
         return EventBatch(
             event_type,
             np.concatenate([b.run for b in batches]),

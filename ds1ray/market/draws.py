@@ -16,6 +16,9 @@ from scipy.special import ndtri
 
 _EXACT_POISSON_BELOW = 20.0
 _EXACT_BINOMIAL_UP_TO = 30
+# Below this mean (of successes, or of failures by symmetry) the binomial is inverted exactly:
+# the normal approximation's skew term is wrong far in the tail, and inversion takes few steps.
+_EXACT_BINOMIAL_MEAN_BELOW = 25.0
 
 
 def poisson(u: NDArray[np.float64], lam: NDArray[np.float64]) -> NDArray[np.int64]:
@@ -59,10 +62,15 @@ def binomial(u: NDArray[np.float64], n: NDArray[np.int64], p: NDArray[np.float64
     certain = live & (p >= 1.0)
     out[certain] = n[certain]
     live &= ~certain
-    small = live & (n <= _EXACT_BINOMIAL_UP_TO)
+    mean, mean_failures = n * p, n * (1.0 - p)
+    small = live & ((n <= _EXACT_BINOMIAL_UP_TO) | (mean < _EXACT_BINOMIAL_MEAN_BELOW))
     if small.any():
         out[small] = _binomial_inversion(u[small], n[small], p[small])
-    large = live & ~small
+    # Few failures: count them instead (n − Binomial(n, 1 − p) at 1 − u stays monotone in u).
+    mirrored = live & ~small & (mean_failures < _EXACT_BINOMIAL_MEAN_BELOW)
+    if mirrored.any():
+        out[mirrored] = n[mirrored] - _binomial_inversion(1.0 - u[mirrored], n[mirrored], 1.0 - p[mirrored])
+    large = live & ~small & ~mirrored
     if large.any():
         nl, pl = n[large].astype(np.float64), p[large]
         mean, sd = nl * pl, np.sqrt(nl * pl * (1.0 - pl))

@@ -80,8 +80,6 @@ def test_concat_puts_batches_end_to_end() -> None:
     assert set(joined.columns) == set(OrderPaid.model_fields)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: EventBatch.concat does not check that the batches share one type; "
-                                       "DAILY_TICK + OPTIMIZATION_TICK silently become one DAILY_TICK batch")
 def test_concat_refuses_batches_of_different_types() -> None:
     with pytest.raises(ValueError):
         EventBatch.concat([EventBatch.of("DAILY_TICK", [0], day=1), EventBatch.of("OPTIMIZATION_TICK", [0], day=1)])
