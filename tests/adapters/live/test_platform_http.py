@@ -224,8 +224,8 @@ def test_connection_refused_is_retried_then_reported_unavailable(
 def test_a_slow_answer_times_out_and_is_retried(
     supplier_server: SupplierServer, make_guard: MakeGuard, clock: ManualClock
 ) -> None:
-    supplier_server.faults.fail_next(1, 200, body={}, delay=1.0)
-    http = client(supplier_server, make_guard(), timeout=httpx.Timeout(0.2))
+    supplier_server.faults.fail_next(1, 200, body={}, delay=2.0)
+    http = client(supplier_server, make_guard(), timeout=httpx.Timeout(0.5))
     assert place(http).status_code == 201
     assert len(clock.sleeps) == 1
     assert len(supplier_server.requests) == 2
