@@ -8,11 +8,12 @@ of them at once.
 
 from __future__ import annotations
 
-import ast
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
+from ds1ray.config.agent_code import AGENT_CODE as DEFAULT_AGENT_CODE
+from ds1ray.config.agent_code import read_agent_code
 from ds1ray.config.bootstrap import LITERAL_SECRET, SECRET_REFERENCE
 from ds1ray.config.errors import Finding, display_path, dotted
 from ds1ray.config.locate import resolve_overlay
@@ -24,15 +25,17 @@ from ds1ray.events.contracts import CONTRACTS, field_types
 
 _Report = Callable[[str, KeyPath, str], Finding]
 
-AGENT_CODE = Path(__file__).resolve().parent.parent / "agents"
-"""Where `ds1ray/agents/<id>.py` live; their use of `ctx.ports.<port>` is checked too."""
+AGENT_CODE = DEFAULT_AGENT_CODE
+"""Where the agents' modules are read from (tests point it elsewhere)."""
 
 
-def check(config: Config, overlay_path: str | Path | None = None) -> list[Finding]:
+def check(config: Config, overlay_path: str | Path | None = None, *, code: bool = True) -> list[Finding]:
     """Every disagreement between the manifests, contracts, ports and agent code of `config`.
 
     With `overlay_path`, that overlay file is also checked as written (keys its base lacks,
-    literal secrets), which finds all such problems rather than the first.
+    literal secrets), which finds all such problems rather than the first. `code=False` leaves
+    out the comparison with the agents' source (`load_config` does, so a drifting module is
+    reported by `ds1ray check` and the tests rather than stopping every run).
     """
     findings = [
         *_event_bus_findings(config),
@@ -40,6 +43,8 @@ def check(config: Config, overlay_path: str | Path | None = None) -> list[Findin
         *_port_findings(config),
         *_secret_use_findings(config),
     ]
+    if code:
+        findings += _code_findings(config)
     if overlay_path is not None:
         findings += lint_overlay(resolve_overlay(overlay_path, config.root), config.root)
     return _in_file_order(set(findings))
@@ -196,37 +201,57 @@ def _port_findings(config: Config) -> Iterator[Finding]:
                     where,
                     f"tool {tool.name} uses port {tool.port}, which {agent_id} does not declare in its ports",
                 )
-        yield from _code_port_findings(agent_id, agent.ports)
 
 
-def _code_port_findings(agent_id: str, declared: Iterable[str]) -> Iterator[Finding]:
-    """Ports the agent's code reaches (`….ports.<port>`) that its manifest does not declare."""
-    path = AGENT_CODE / f"{agent_id}.py"
-    if not path.is_file():
-        return
-    try:
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    except SyntaxError:
-        return  # the import of the agent module reports it better
-    declared = set(declared)
-    reported: set[str] = set()
-    for node in ast.walk(tree):
-        if (
-            isinstance(node, ast.Attribute)
-            and isinstance(node.value, ast.Attribute)
-            and node.value.attr == "ports"
-            and node.attr in PORTS
-            and node.attr not in declared
-            and node.attr not in reported
-        ):
-            reported.add(node.attr)
-            yield Finding(
-                "error",
-                display_path(path),
-                node.lineno,
-                f"agent {agent_id} uses port {node.attr}, which agent_config.yaml "
-                f"does not declare (agents.{agent_id}.ports)",
-            )
+def _code_findings(config: Config) -> Iterator[Finding]:
+    """Each agent's code (`ds1ray/agents/<id>.py`) against its entry in agent_config.yaml."""
+    report = _Reporter(config).at
+    for agent_id, agent in config.agents.items():
+        code = read_agent_code(agent_id, AGENT_CODE)
+        if code is None:
+            continue
+        file = display_path(code.path)
+        for port, line in code.ports.items():
+            if port not in agent.ports:
+                yield Finding(
+                    "error",
+                    file,
+                    line,
+                    f"agent {agent_id} uses port {port}, which agent_config.yaml does not declare "
+                    f"(agents.{agent_id}.ports)",
+                )
+        for event_type, line in code.emits.items():
+            if event_type not in agent.publishes:
+                yield Finding(
+                    "error",
+                    file,
+                    line,
+                    f"agent {agent_id} publishes {event_type}, which agent_config.yaml does not list "
+                    f"(agents.{agent_id}.publishes)",
+                )
+        for event_type, line in code.handlers.items():
+            if event_type not in agent.subscribes:
+                yield Finding(
+                    "error",
+                    file,
+                    line,
+                    f"agent {agent_id} handles {event_type}, but agent_config.yaml does not subscribe it "
+                    f"(agents.{agent_id}.subscribes)",
+                )
+        for index, event_type in enumerate(agent.subscribes):
+            if event_type not in code.handlers:
+                yield report(
+                    "agents",
+                    ("agents", agent_id, "subscribes", index),
+                    f"{event_type}, but {file} has no on_{event_type.lower()} handler",
+                )
+        for index, event_type in enumerate(agent.publishes):
+            if event_type not in code.emits and not code.dynamic_emits:
+                yield report(
+                    "agents",
+                    ("agents", agent_id, "publishes", index),
+                    f"{event_type}, but {file} never emits it",
+                )
 
 
 def _secret_use_findings(config: Config) -> Iterator[Finding]:

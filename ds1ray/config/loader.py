@@ -74,7 +74,7 @@ def load_config(
         origins=origins,
     )
     if strict:
-        findings = [finding for finding in check(config) if finding.severity == "error"]
+        findings = [finding for finding in check(config, code=False) if finding.severity == "error"]
         if findings:
             more = f" ({len(findings) - 1} more: run `ds1ray check`)" if len(findings) > 1 else ""
             raise ConfigError.from_finding(findings[0], more)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ds1ray.config import ConfigError, Finding, check, drift, load_config
+from ds1ray.config import Config, ConfigError, Finding, check, drift, load_config
 
 from .conftest import REPOSITORY, ManifestCopy
 
@@ -20,7 +20,8 @@ CEO_SUBSCRIBES = (
 
 
 def findings(manifests: ManifestCopy, overlay: str | None = None) -> list[Finding]:
-    return check(load_config(overlay, root=manifests.root, strict=False))
+    """Drift between the manifests alone (the agents' code has its own tests below)."""
+    return check(load_config(overlay, root=manifests.root, strict=False), code=False)
 
 
 def only(found: list[Finding]) -> Finding:
@@ -29,7 +30,7 @@ def only(found: list[Finding]) -> Finding:
 
 
 @pytest.mark.parametrize("overlay", ["simulation", "live", "staging"])
-def test_the_shipped_manifests_have_no_drift(overlay: str) -> None:
+def test_the_shipped_manifests_and_agent_code_have_no_drift(overlay: str) -> None:
     config = load_config(overlay, root=REPOSITORY)
 
     assert check(config, config.overlay) == []
@@ -63,33 +64,106 @@ def test_a_tool_naming_an_unknown_port(manifests: ManifestCopy) -> None:
 def test_a_tool_on_a_port_its_agent_does_not_declare(manifests: ManifestCopy) -> None:
     manifests.replace("overlays/agent_config.yaml", "    ports: [ai, shop]\n", "    ports: [shop]\n")
 
-    messages = [finding.message for finding in findings(manifests)]
-
-    tool = "agents.ceo.tools.0.port: tool write_brief uses port ai, which ceo does not declare in its ports"
-    assert tool in messages
-    # Any other finding is the ceo's code reaching the port the manifest no longer declares.
-    assert all(message.startswith("agent ceo uses port ai,") for message in messages if message != tool)
-
-
-def test_an_agent_whose_code_uses_an_undeclared_port(
-    manifests: ManifestCopy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    code = tmp_path / "agents"
-    code.mkdir()
-    (code / "analytics.py").write_text(
-        "class Analytics:\n"
-        "    def handle(self, batch):\n"
-        "        spend = self.ctx.ports.ads.spend(batch)\n"
-        "        self.ctx.ports.email.send(spend)\n"
+    assert only(findings(manifests)).message == (
+        "agents.ceo.tools.0.port: tool write_brief uses port ai, which ceo does not declare in its ports"
     )
-    monkeypatch.setattr(drift, "AGENT_CODE", code)
 
-    finding = only(findings(manifests))
 
-    assert (finding.file, finding.line) == (str(code / "analytics.py"), 4)
+def faithful_module(config: Config, agent_id: str, *, extra: str = "", skip: str = "") -> str:
+    """Source of an agent module that does what its manifest entry says, plus `extra` lines,
+    minus the lines containing `skip`."""
+    agent = config.agents[agent_id]
+    lines = ["class Agent:"]
+    for event_type in agent.subscribes:
+        lines += [f"    def on_{event_type.lower()}(self, batch):", "        pass"]
+    lines += ["    def act(self, run):"]
+    lines += [f"        self.ports.{port}.call(run)" for port in agent.ports]
+    lines += [f'        self.emit("{event_type}", run)' for event_type in agent.publishes]
+    lines += [line for line in extra.splitlines() if line]
+    return "\n".join(line for line in lines if not (skip and skip in line)) + "\n"
+
+
+@pytest.fixture
+def agent_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder of agent modules that agree with the shipped manifests, used by `check`."""
+    folder = tmp_path / "agents"
+    folder.mkdir()
+    config = load_config(root=REPOSITORY)
+    for agent_id in config.agents:
+        (folder / f"{agent_id}.py").write_text(faithful_module(config, agent_id))
+    monkeypatch.setattr(drift, "AGENT_CODE", folder)
+    return folder
+
+
+def code_findings(agent_code: Path, agent_id: str, **change: str) -> list[Finding]:
+    config = load_config(root=REPOSITORY)
+    (agent_code / f"{agent_id}.py").write_text(faithful_module(config, agent_id, **change))
+    return check(config)
+
+
+def test_agent_code_that_does_what_the_manifest_says_has_no_drift(agent_code: Path) -> None:
+    assert check(load_config(root=REPOSITORY)) == []
+
+
+def test_agent_code_using_an_undeclared_port(agent_code: Path) -> None:
+    finding = only(code_findings(agent_code, "analytics", extra="        self.ctx.ports.email.send(run)"))
+
+    assert (finding.file, finding.line) == (str(agent_code / "analytics.py"), finding.line)
+    assert agent_code.joinpath("analytics.py").read_text().splitlines()[finding.line - 1].strip() == (
+        "self.ctx.ports.email.send(run)"
+    )
     assert finding.message == (
         "agent analytics uses port email, which agent_config.yaml does not declare (agents.analytics.ports)"
     )
+
+
+def test_agent_code_publishing_an_event_it_does_not_declare(agent_code: Path) -> None:
+    finding = only(code_findings(agent_code, "research", extra='        self.emit("INVENTORY_LOW", run)'))
+
+    assert finding.message == (
+        "agent research publishes INVENTORY_LOW, which agent_config.yaml does not list (agents.research.publishes)"
+    )
+
+
+def test_agent_code_handling_an_event_it_is_not_subscribed_to(agent_code: Path) -> None:
+    extra = "    def on_order_refunded(self, batch):\n        pass"
+
+    finding = only(code_findings(agent_code, "support", extra=extra))
+
+    assert finding.message == (
+        "agent support handles ORDER_REFUNDED, but agent_config.yaml does not subscribe it (agents.support.subscribes)"
+    )
+
+
+def test_a_subscription_without_a_handler_in_the_code(agent_code: Path) -> None:
+    line = (
+        REPOSITORY.joinpath("overlays/agent_config.yaml")
+        .read_text()
+        .splitlines()
+        .index("    subscribes: [PRODUCT_IDEAS, INVENTORY_LOW]")
+        + 1
+    )
+
+    finding = only(code_findings(agent_code, "supplier", skip="def on_inventory_low"))
+
+    assert (Path(finding.file).name, finding.line) == ("agent_config.yaml", line)
+    assert (
+        finding.message == f"agents.supplier.subscribes.1: INVENTORY_LOW, but {agent_code / 'supplier.py'} "
+        "has no on_inventory_low handler"
+    )
+
+
+def test_a_declared_publication_the_code_never_emits(agent_code: Path) -> None:
+    finding = only(code_findings(agent_code, "store", skip='"PAGE_PUBLISHED"'))
+
+    assert finding.message.startswith("agents.store.publishes.0: PAGE_PUBLISHED, but ")
+    assert finding.message.endswith("store.py never emits it")
+
+
+def test_an_emit_by_variable_makes_never_emitted_unknowable(agent_code: Path) -> None:
+    found = code_findings(agent_code, "store", skip='"PAGE_PUBLISHED"', extra="        self.emit(kind, run)")
+
+    assert found == []
 
 
 def test_a_published_event_with_no_subscriber(manifests: ManifestCopy) -> None:
