@@ -7,7 +7,7 @@ from contract_servers.supplier import SupplierServer
 
 from ds1ray.adapters.live.supplier_api import OrderLine, SupplierApi, SupplierOrderStatus
 from ds1ray.live.clock import ManualClock
-from ds1ray.live.resilience import PlatformRejected, PlatformUnavailable
+from ds1ray.live.resilience import BreakerState, PlatformRejected, PlatformUnavailable
 
 from .conftest import MakeGuard
 
@@ -96,3 +96,34 @@ def test_an_order_needs_lines(supplier_server: SupplierServer, make_guard: MakeG
     with pytest.raises(ValueError, match="at least one line"):
         supplier(supplier_server, make_guard).place_order(key="k", reference="r", lines=[],
                                                           ship_to=SHIP_TO)
+
+
+def test_orders_dead_lettered_during_an_outage_are_placed_exactly_once_on_redrive(
+    supplier_server: SupplierServer, make_guard: MakeGuard, clock: ManualClock
+) -> None:
+    """The outage story at the client level: 503s open the breaker, the caller parks the
+    work with its key, and a redrive after recovery places every order once."""
+    guard = make_guard("supplier", attempts=2, failure_threshold=3, reset_timeout=30.0)
+    client = SupplierApi(supplier_server.url, "sup-key", resilience=guard)
+    supplier_server.faults.fail_for(20.0, 503)
+    dead_letters: list[str] = []
+    for number in range(1, 7):
+        key = f"po-order-{number}"
+        try:
+            client.place_order(key=key, reference=f"#{1000 + number}",
+                               lines=[OrderLine("SKU-LAMP", 1)], ship_to=SHIP_TO)
+        except PlatformUnavailable:
+            dead_letters.append(key)
+    assert len(dead_letters) == 6
+    assert supplier_server.orders == {}
+    # Two attempts for the first order, one for the second (the third failure opens the
+    # breaker); the other four orders never reach the supplier.
+    assert len(supplier_server.requests) == 3
+    clock.advance(31.0)  # the outage is over and the breaker may try again
+    for key in dead_letters:
+        number = int(key.rsplit("-", 1)[1])
+        client.place_order(key=key, reference=f"#{1000 + number}",
+                           lines=[OrderLine("SKU-LAMP", 1)], ship_to=SHIP_TO)
+    assert sorted(order["reference"] for order in supplier_server.orders.values()) == [
+        f"#{1000 + n}" for n in range(1, 7)]
+    assert guard.breaker.state is BreakerState.CLOSED
