@@ -7,7 +7,7 @@ from contract_servers.openai import OpenAIServer, tool_call_reply
 
 from ds1ray.adapters.live.openai_chat import ChatCompletions, tool
 from ds1ray.live.clock import ManualClock
-from ds1ray.live.resilience import PlatformRejected
+from ds1ray.live.resilience import PlatformRejected, PlatformUnavailable
 
 from .conftest import MakeGuard
 
@@ -95,3 +95,11 @@ def test_a_wrong_key_is_rejected(openai_server: OpenAIServer, make_guard: MakeGu
         chat(openai_server, make_guard, key="sk-wrong").complete(
             [{"role": "user", "content": "x"}])
     assert raised.value.status_code == 401
+
+
+def test_an_answer_that_is_not_a_chat_completion_is_unavailable(
+    openai_server: OpenAIServer, make_guard: MakeGuard
+) -> None:
+    openai_server.faults.fail_next(1, 200, body={"object": "list", "data": []})
+    with pytest.raises(PlatformUnavailable, match=r"not a chat\.completion"):
+        chat(openai_server, make_guard).complete([{"role": "user", "content": "x"}])

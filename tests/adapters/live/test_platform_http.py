@@ -236,3 +236,12 @@ def test_deterministic_key_is_stable_and_differs_by_content() -> None:
     assert first == deterministic_key("supplier-order", "shopify:order:1", 2)
     assert first != deterministic_key("supplier-order", "shopify:order:1", 3)
     assert len(first) <= 255
+
+
+def test_a_success_that_is_not_json_is_unavailable_not_a_crash(
+    supplier_server: SupplierServer, make_guard: MakeGuard
+) -> None:
+    supplier_server.faults.fail_next(1, 200, body="<html>maintenance</html>")
+    http = client(supplier_server, make_guard())
+    with pytest.raises(PlatformUnavailable, match="not JSON"):
+        http.json(place(http))
