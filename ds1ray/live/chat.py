@@ -200,32 +200,47 @@ def _acknowledgement(command: Command) -> str:
 # ----------------------------------------------------------------------------- limits
 
 
+class RequestLimit:
+    """A token bucket that refuses instead of waiting: `per_minute` requests, bursts as large."""
+
+    def __init__(self, per_minute: int, *, now: Callable[[], float] = time.monotonic) -> None:
+        if per_minute < 1:
+            raise ValueError(f"per_minute must be at least 1, got {per_minute}")
+        self.per_minute = per_minute
+        self._rate = per_minute / 60.0
+        self._tokens = float(per_minute)
+        self._now = now
+        self._refilled = now()
+        self._lock = threading.Lock()
+
+    def take(self) -> float:
+        """0 if a request may go now (and it is counted), else the seconds until one may."""
+        with self._lock:
+            now = self._now()
+            self._tokens = min(float(self.per_minute), self._tokens + (now - self._refilled) * self._rate)
+            self._refilled = now
+            if self._tokens < 1.0:
+                return (1.0 - self._tokens) / self._rate
+            self._tokens -= 1.0
+            return 0.0
+
+
 class ChatLimits:
-    """`ai_policy`'s rate limit (token bucket over requests) and daily AI token cap."""
+    """`ai_policy`'s rate limit over chat requests and its daily AI token cap."""
 
     def __init__(self, policy: AiPolicy, *, now: Callable[[], float] = time.time) -> None:
         self.policy = policy
         self._now = now
-        self._capacity = float(policy.rate_limit_per_minute)
-        self._tokens = self._capacity
-        self._refilled = now()
+        self._requests = RequestLimit(policy.rate_limit_per_minute, now=now)
         self._day = self._today()
         self._spent = 0
         self._lock = threading.Lock()
 
     def admit(self) -> None:
-        """Take one request from the bucket, or raise `ChatThrottled` with the wait."""
-        with self._lock:
-            now = self._now()
-            rate = self._capacity / 60.0
-            self._tokens = min(self._capacity, self._tokens + (now - self._refilled) * rate)
-            self._refilled = now
-            if self._tokens < 1.0:
-                raise ChatThrottled(
-                    f"more than {self.policy.rate_limit_per_minute} chat requests per minute",
-                    (1.0 - self._tokens) / rate,
-                )
-            self._tokens -= 1.0
+        """Count one request, or raise `ChatThrottled` with the wait."""
+        wait = self._requests.take()
+        if wait > 0:
+            raise ChatThrottled(f"more than {self.policy.rate_limit_per_minute} chat requests per minute", wait)
 
     def budget_left(self) -> int | None:
         """AI tokens left today (None: no cap)."""
