@@ -56,7 +56,8 @@ def resolve_runs(config: Config, runs: Sequence[RunSpec]) -> list[Config]:
     return resolved
 
 
-def build_world(config: Config, resolved: Sequence[Config], runs: Sequence[RunSpec], days: int) -> World:
+def build_world(config: Config, resolved: Sequence[Config], runs: Sequence[RunSpec], days: int, *,
+                idempotent_orders: bool = False) -> World:
     products = config.seeds.products
     fixtures = config.seeds.ai_fixtures
     return World(
@@ -66,6 +67,7 @@ def build_world(config: Config, resolved: Sequence[Config], runs: Sequence[RunSp
         archetype_prices=np.array([p.ref_price for p in products]),
         archetype_weights=np.array([p.weight for p in products]),
         ai_tasks={name: AiTask(f.prompt_tokens, f.completion_tokens) for name, f in fixtures.items()},
+        idempotent_orders=idempotent_orders,
     )
 
 
@@ -113,34 +115,16 @@ def advance_day(bus: CohortBus, world: WorldSide, day: int) -> None:
     world.end_day(day)
 
 
-class Cohort:
-    """One cohort in one process: the world, the mock adapters, the agents and the bus."""
+class LocalWorld:
+    """A cohort's world and its eight mock adapters in this process: the day loop's `WorldSide`."""
 
-    def __init__(self, config: Config, runs: Sequence[RunSpec], days: int) -> None:
-        if not runs:
-            raise ValueError("a cohort needs at least one run")
-        if days < 1:
-            raise ValueError("days must be at least 1")
-        self.config = config
+    def __init__(self, config: Config, runs: Sequence[RunSpec], days: int, *, idempotent_orders: bool = False
+                 ) -> None:
         self.specs = list(runs)
-        self.days = days
-        resolved = resolve_runs(config, self.specs)
-        self.world = build_world(config, resolved, self.specs, days)
-        self.ports = mock_ports(self.world)
-        slots = self.world.catalog.slots
-        self.agents: dict[str, Agent] = {
-            agent_id: AGENTS[agent_id](agent_context(config, resolved, self.specs, agent_id, slots, self.ports))
-            for agent_id in config.agents
-        }
-        self.bus = build_bus(config, {agent_id: agent.handle for agent_id, agent in self.agents.items()})
-        self.day = 0
+        self.world = build_world(config, resolve_runs(config, self.specs), self.specs, days,
+                                 idempotent_orders=idempotent_orders)
+        self.ports: dict[str, Any] = mock_ports(self.world)
 
-    def step(self) -> None:
-        """Advance every run by one day."""
-        advance_day(self.bus, self, self.day)
-        self.day += 1
-
-    # The world side of the day loop (see `WorldSide`).
     def begin_day(self, day: int) -> np.ndarray:
         self.world.begin_day(day)
         return np.nonzero(self.world.alive)[0]
@@ -153,6 +137,35 @@ class Cohort:
 
     def end_day(self, day: int) -> None:
         self.world.end_day(day)
+
+
+class Cohort:
+    """One cohort in one process: the world, the mock adapters, the agents and the bus."""
+
+    def __init__(self, config: Config, runs: Sequence[RunSpec], days: int) -> None:
+        if not runs:
+            raise ValueError("a cohort needs at least one run")
+        if days < 1:
+            raise ValueError("days must be at least 1")
+        self.config = config
+        self.specs = list(runs)
+        self.days = days
+        resolved = resolve_runs(config, self.specs)
+        self.side = LocalWorld(config, self.specs, days)
+        self.world = self.side.world
+        self.ports = self.side.ports
+        slots = self.world.catalog.slots
+        self.agents: dict[str, Agent] = {
+            agent_id: AGENTS[agent_id](agent_context(config, resolved, self.specs, agent_id, slots, self.ports))
+            for agent_id in config.agents
+        }
+        self.bus = build_bus(config, {agent_id: agent.handle for agent_id, agent in self.agents.items()})
+        self.day = 0
+
+    def step(self) -> None:
+        """Advance every run by one day."""
+        advance_day(self.bus, self.side, self.day)
+        self.day += 1
 
     def run(self) -> CohortResult:
         while self.day < self.days:

@@ -17,42 +17,23 @@ from typing import Any
 import numpy as np
 import ray
 
-from ds1ray.adapters.mock import mock_ports
 from ds1ray.adapters.ports import PORT_NAMES
 from ds1ray.agents import AGENTS
 from ds1ray.bus import CohortBus
-from ds1ray.cohort import advance_day, agent_context, build_bus, build_world, cohort_result, resolve_runs
+from ds1ray.cohort import LocalWorld, advance_day, agent_context, build_bus, cohort_result, resolve_runs
 from ds1ray.config import Config
 from ds1ray.events.batch import EventBatch
 from ds1ray.runspec import CohortResult, RunSpec
 
 
-class MarketHost:
-    """The simulated market of one cohort and its eight mock adapters, as one actor."""
-
-    def __init__(self, config: Config, runs: Sequence[RunSpec], days: int) -> None:
-        self.specs = list(runs)
-        self.world = build_world(config, resolve_runs(config, self.specs), self.specs, days)
-        self.ports: dict[str, Any] = mock_ports(self.world)
+class MarketHost(LocalWorld):
+    """The simulated market of one cohort and its eight mock adapters, hosted as one actor."""
 
     def slots(self) -> int:
         return self.world.catalog.slots
 
     def call(self, port: str, method: str, *args: Any) -> Any:
         return getattr(self.ports[port], method)(*args)
-
-    def begin_day(self, day: int) -> np.ndarray:
-        self.world.begin_day(day)
-        return np.nonzero(self.world.alive)[0]
-
-    def poll(self, port: str) -> list[EventBatch]:
-        return list(self.ports[port].poll())
-
-    def alive(self) -> np.ndarray:
-        return np.nonzero(self.world.alive)[0]
-
-    def end_day(self, day: int) -> None:
-        self.world.end_day(day)
 
     def result(self, days_run: int) -> CohortResult:
         self.world.ledger.check()
