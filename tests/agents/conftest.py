@@ -36,7 +36,7 @@ class RecordingAds:
         return self.spend.copy(), np.zeros_like(self.spend), np.zeros_like(self.spend)
 
 
-MakeAgent = Callable[[str, Sequence[RunSpec], Mapping[str, Any], int], Agent]
+MakeAgent = Callable[..., Agent]  # (agent_id, runs, ports, products=4)
 
 
 @pytest.fixture
