@@ -66,3 +66,4 @@ def published(outputs: Sequence[EventBatch], event_type: str) -> EventBatch | No
     """The batches of one type among what an agent published, end to end (None if none)."""
     chosen = [b for b in outputs if b.type == event_type]
     return EventBatch.concat(chosen) if chosen else None
+
