@@ -1,0 +1,29 @@
+"""Analytics: BUSINESS_REPORT adds up to the world's own books, day by day."""
+
+from __future__ import annotations
+
+import numpy as np
+from market.recording import Recorded
+
+from ds1ray.config import Config
+from ds1ray.runspec import RunSpec
+
+
+def test_business_reports_add_up_to_the_worlds_daily_books(config: Config) -> None:
+    runs = [RunSpec("an", s, "weekly" if s % 2 else "daily",
+                    {"analytics.report_every_days": 7 if s % 2 else 1, "market.money.starting_cash": 50_000.0})
+            for s in range(4)]
+    days = 50
+    recorded = Recorded(config, runs, days, ["BUSINESS_REPORT"])
+    world = recorded.cohort.world
+    reports = recorded.rows("BUSINESS_REPORT")
+    for run in range(4):
+        mine = reports["run"] == run
+        report_days = reports["day"][mine]
+        assert np.all(np.diff(report_days) == (7 if run % 2 else 1))
+        covered = int(report_days[-1])  # a report on day d covers the days before d
+        assert reports["revenue_cents"][mine].sum() == world.daily["revenue"][:covered, run].sum()
+        assert reports["ad_spend_cents"][mine].sum() == world.daily["ad_spend"][:covered, run].sum()
+        assert reports["orders"][mine].sum() == world.daily["orders"][:covered, run].sum()
+        np.testing.assert_array_equal(reports["cash_cents"][mine], world.daily["cash"][report_days - 1, run])
+        assert (reports["refund_rate"][mine] >= 0).all() and (reports["refund_rate"][mine] <= 1).all()
