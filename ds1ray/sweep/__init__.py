@@ -17,6 +17,7 @@ from ds1ray.sweep.compare import DEFAULT_METRICS, compare
 from ds1ray.sweep.experiment import Experiment, ExperimentError, experiment_hash, load_experiment
 from ds1ray.sweep.plan import Cohort, default_cohort_size, partition
 from ds1ray.sweep.results import Results, load_results
+from ds1ray.sweep.runner import SweepSummary, run_sweep
 from ds1ray.sweep.space import Distribution, SampledSpace, expand_points
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "ExperimentError",
     "Results",
     "SampledSpace",
+    "SweepSummary",
     "compare",
     "default_cohort_size",
     "expand_points",
@@ -34,4 +36,5 @@ __all__ = [
     "load_experiment",
     "load_results",
     "partition",
+    "run_sweep",
 ]

@@ -25,9 +25,7 @@ def register(subparsers: Any) -> None:
         description="Run (or resume) a sweep: every space point × strategy × replicate seed.",
     )
     sweep.add_argument("experiment", type=Path, help="experiment YAML file")
-    sweep.add_argument(
-        "--out", type=Path, default=None, help="results folder (default results/<name>)"
-    )
+    sweep.add_argument("--out", type=Path, default=None, help="results folder (default results/<name>)")
     sweep.add_argument("--address", default=None, help="Ray cluster address (default: a local Ray)")
     sweep.add_argument(
         "--cohort-size",
@@ -41,12 +39,8 @@ def register(subparsers: Any) -> None:
         default=None,
         help="simulating actors (default: the cluster's CPUs)",
     )
-    sweep.add_argument(
-        "--force", action="store_true", help="discard the folder's results of a changed experiment"
-    )
-    sweep.add_argument(
-        "--db", default=None, metavar="URL", help="also record each cohort in this store"
-    )
+    sweep.add_argument("--force", action="store_true", help="discard the folder's results of a changed experiment")
+    sweep.add_argument("--db", default=None, metavar="URL", help="also record each cohort in this store")
     sweep.add_argument("--quiet", action="store_true", help="no progress on stderr")
     sweep.set_defaults(func=sweep_command)
 
@@ -105,9 +99,7 @@ def compare_command(args: argparse.Namespace) -> int:
     from ds1ray.sweep.results import load_results
 
     results = load_results(args.results)
-    table = compare(
-        results, by=args.by, baseline=args.baseline, metrics=args.metrics or DEFAULT_METRICS
-    )
+    table = compare(results, by=args.by, baseline=args.baseline, metrics=args.metrics or DEFAULT_METRICS)
     baseline = table.attrs["baseline"]
     manifest = results.manifest
     print(

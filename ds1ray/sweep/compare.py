@@ -96,25 +96,18 @@ def compare(
         runs, swept = results, _parameter_columns(results)
     runs = _with_bankrupt(runs)
     if by not in runs.columns:
-        raise UserError(
-            f"cannot group by '{by}': runs have no such column (try strategy or a swept parameter)"
-        )
+        raise UserError(f"cannot group by '{by}': runs have no such column (try strategy or a swept parameter)")
     unknown = [m for m in metrics if m not in runs.columns]
     if unknown:
-        raise UserError(
-            f"unknown metric(s) {', '.join(unknown)}; runs have {', '.join(runs.columns)}"
-        )
+        raise UserError(f"unknown metric(s) {', '.join(unknown)}; runs have {', '.join(runs.columns)}")
     groups = list(pd.unique(runs[by]))
     if baseline is None:
-        baseline_key = next(
-            (g for g in groups if str(g) == "baseline"), groups[0] if groups else None
-        )
+        baseline_key = next((g for g in groups if str(g) == "baseline"), groups[0] if groups else None)
     else:
         baseline_key = next((g for g in groups if str(g) == baseline), None)
         if baseline_key is None:
             raise UserError(
-                f"unknown baseline '{baseline}' for --by {by}; the groups are: "
-                + ", ".join(str(g) for g in groups)
+                f"unknown baseline '{baseline}' for --by {by}; the groups are: " + ", ".join(str(g) for g in groups)
             )
     match_on = [c for c in ("seed", "strategy", *swept) if c != by and c in runs.columns]
     base_runs = runs[runs[by] == baseline_key]
@@ -123,9 +116,7 @@ def compare(
         group_runs = runs[runs[by] == group]
         paired = None
         if group != baseline_key:
-            paired = group_runs.merge(
-                base_runs, on=match_on, suffixes=("", "__base"), validate="one_to_one"
-            )
+            paired = group_runs.merge(base_runs, on=match_on, suffixes=("", "__base"), validate="one_to_one")
         for metric in metrics:
             values = group_runs[metric].to_numpy(dtype=float, na_value=np.nan)
             mean, low, high = mean_ci(values, level)
@@ -193,15 +184,10 @@ def format_comparison(table: pd.DataFrame, by: str, baseline: object) -> str:
                 by: rows["group"].astype(str),
                 "n": rows["n"],
                 "mean": rows["mean"].map(_num),
-                "95% CI": [
-                    f"[{_num(lo)}, {_num(hi)}]"
-                    for lo, hi in zip(rows["ci_low"], rows["ci_high"], strict=True)
-                ],
+                "95% CI": [f"[{_num(lo)}, {_num(hi)}]" for lo, hi in zip(rows["ci_low"], rows["ci_high"], strict=True)],
                 f"Δ vs {baseline} (paired)": [
                     "" if np.isnan(d) else f"{_num(d)} [{_num(lo)}, {_num(hi)}]"
-                    for d, lo, hi in zip(
-                        rows["diff_mean"], rows["diff_ci_low"], rows["diff_ci_high"], strict=True
-                    )
+                    for d, lo, hi in zip(rows["diff_mean"], rows["diff_ci_low"], rows["diff_ci_high"], strict=True)
                 ],
                 "CI width paired/unpaired": [
                     "" if np.isnan(p) else f"{_num(p)} / {_num(u)}"

@@ -37,9 +37,7 @@ class ExperimentError(ConfigError):
 
 
 def doc_error(doc: YamlDoc, loc: KeyPath, problem: str) -> ExperimentError:
-    return ExperimentError(
-        problem, file=doc.path, key_path=tuple(loc), line=doc.line_of(tuple(loc))
-    )
+    return ExperimentError(problem, file=doc.path, key_path=tuple(loc), line=doc.line_of(tuple(loc)))
 
 
 class _Spec(BaseModel):
@@ -49,9 +47,7 @@ class _Spec(BaseModel):
 class Scenario(_Spec):
     """The market every run of the experiment meets."""
 
-    overlay: Path | None = Field(
-        default=None, description="overlay file, relative to the experiment file"
-    )
+    overlay: Path | None = Field(default=None, description="overlay file, relative to the experiment file")
     script: list[ScriptedShock] | Path | None = Field(
         default=None, description="dated shocks: a list of {day, kind} or a YAML file holding one"
     )
@@ -195,9 +191,7 @@ def load_experiment(path: str | Path) -> Experiment:
     """Read and check an experiment file; any problem is one `ExperimentError`."""
     doc = read_yaml(Path(path))
     if not isinstance(doc.data, dict):
-        raise doc_error(
-            doc, (), "an experiment is a mapping with name, strategies, replicates, days, …"
-        )
+        raise doc_error(doc, (), "an experiment is a mapping with name, strategies, replicates, days, …")
     try:
         experiment = Experiment.model_validate(doc.data)
     except ValidationError as error:
@@ -257,21 +251,15 @@ def _check_consistency(experiment: Experiment) -> None:
     for path in scenario:
         _check_dotted(experiment, ("scenario", "overrides", path), path)
     if SCRIPT_PATH in scenario and experiment.scenario.script is not None:
-        raise experiment.error(
-            ("scenario", "script"), f"give scenario.script or {SCRIPT_PATH}, not both"
-        )
+        raise experiment.error(("scenario", "script"), f"give scenario.script or {SCRIPT_PATH}, not both")
     total = len(experiment.points()) * len(experiment.strategies) * experiment.replicates.seeds
     if total > 10_000_000:
-        raise experiment.error(
-            ("replicates",), f"{total:,} runs is more than this tool handles (10,000,000)"
-        )
+        raise experiment.error(("replicates",), f"{total:,} runs is more than this tool handles (10,000,000)")
 
 
 def _check_dotted(experiment: Experiment, loc: KeyPath, path: str) -> None:
     if "." not in path or any(not part for part in path.split(".")):
-        raise experiment.error(
-            loc, f"'{path}' is not a dotted parameter path such as marketing.allocation"
-        )
+        raise experiment.error(loc, f"'{path}' is not a dotted parameter path such as marketing.allocation")
 
 
 def _is_union_tag(part: str | int) -> bool:

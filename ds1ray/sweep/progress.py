@@ -50,13 +50,17 @@ class Progress:
         self._interactive = bool(getattr(self.stream, "isatty", lambda: False)())
 
     def start(self, already_done: int = 0) -> None:
+        """Start the clock; `already_done` runs were found finished on disk."""
         self.reused = self.done = already_done
         self._started = time.perf_counter()
-        if already_done and self.enabled:
-            self._write(
-                f"sweep {self.name}: {already_done:,} of {self.total:,} runs already done, resuming"
-            )
+        if already_done:
+            self.note(f"{already_done:,} of {self.total:,} runs already done, resuming")
         self.show(force=True)
+
+    def note(self, text: str) -> None:
+        """One line about the sweep (not a progress update)."""
+        if self.enabled:
+            self._write(f"sweep {self.name}: {text}")
 
     def advance(self, runs: int) -> None:
         self.done += runs

@@ -116,9 +116,7 @@ class CohortStore:
     def info_path(self, key: str) -> Path:
         return self.dir / f"{key}.json"
 
-    def write(
-        self, key: str, runs: pd.DataFrame, daily: pd.DataFrame, info: Mapping[str, Any]
-    ) -> None:
+    def write(self, key: str, runs: pd.DataFrame, daily: pd.DataFrame, info: Mapping[str, Any]) -> None:
         # Runs last: a cohort counts as done only once its runs file exists.
         write_frame(self.daily_path(key), daily)
         write_json(self.info_path(key), info)

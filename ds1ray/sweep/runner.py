@@ -110,7 +110,6 @@ def run_sweep(
     pending = [run for run in runs if run.run_id not in done]
 
     meter = Progress(experiment.name, len(runs), experiment.days, enabled=progress)
-    meter.start(already_done=len(done))
     cluster: ClusterInfo | None = None
     cohorts: list[Cohort] = []
     simulate_started = time.perf_counter()
@@ -123,10 +122,14 @@ def run_sweep(
                 timings["ray_start"] = cluster.start_seconds
                 size = cohort_size or default_cohort_size(len(runs), cluster.cpus)
                 cohorts = partition(pending, size, digest)
-                simulate_started = time.perf_counter()
-                finished = run_cohorts(
-                    cohorts, config, experiment.days, workers or cluster.cpus, on_wait=meter.show
+                pool = min(workers or cluster.cpus, len(cohorts))
+                meter.note(
+                    f"{len(pending):,} runs to simulate in {len(cohorts)} cohort(s) of ≤ {size:,} "
+                    f"on {pool} worker(s); Ray ready in {cluster.start_seconds:.1f} s"
                 )
+                meter.start(already_done=len(done))
+                simulate_started = time.perf_counter()
+                finished = run_cohorts(cohorts, config, experiment.days, pool, on_wait=meter.show)
                 for cohort, result, info in finished:
                     runs_df, daily_df = _with_parameters(cohort, result, dtypes)
                     store.write(cohort.key, runs_df, daily_df, _cohort_info(cohort, info, order))
@@ -184,16 +187,12 @@ def parameter_dtypes(points: list[Point], paths: list[str]) -> dict[str, Any]:
     return {path: pd.Series([point[path] for point in points]).dtype for path in paths}
 
 
-def _with_parameters(
-    cohort: Cohort, result: CohortResult, dtypes: dict[str, Any]
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _with_parameters(cohort: Cohort, result: CohortResult, dtypes: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The cohort's runs table with one column per swept parameter after `strategy`."""
     runs_df = result.runs
     expected = cohort.run_ids
     if sorted(runs_df["run_id"]) != sorted(expected):
-        raise RuntimeError(
-            f"cohort {cohort.key}: the simulation returned other runs than it was given"
-        )
+        raise RuntimeError(f"cohort {cohort.key}: the simulation returned other runs than it was given")
     by_id = {run.run_id: run.overrides for run in cohort.runs}
     position = list(runs_df.columns).index("strategy") + 1
     runs_df = runs_df.copy()

@@ -96,9 +96,7 @@ def expand_points(
     Points that coincide (random choices can repeat) are kept once: two equal
     points would be the same runs twice.
     """
-    grid_points = [
-        dict(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())
-    ]
+    grid_points = [dict(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())]
     sampled = _sample(random, lhs, space_seed)
     points: list[Point] = []
     seen: set[str] = set()
@@ -118,11 +116,7 @@ def _sample(random: SampledSpace | None, lhs: SampledSpace | None, space_seed: i
     dims = len(sampled.params)
     # One generator per space seed; numpy's SeedSequence spreads a small seed over the state.
     rng = np.random.default_rng(np.random.SeedSequence(space_seed))
-    if lhs is not None:
-        unit = qmc.LatinHypercube(d=dims, seed=rng).random(sampled.n)
-    else:
-        unit = rng.random((sampled.n, dims))
-    columns = {
-        path: dist.from_unit(unit[:, j]) for j, (path, dist) in enumerate(sampled.params.items())
-    }
+    sampler = qmc.LatinHypercube(d=dims, seed=rng) if lhs is not None else None
+    unit = sampler.random(sampled.n) if sampler is not None else rng.random((sampled.n, dims))
+    columns = {path: dist.from_unit(unit[:, j]) for j, (path, dist) in enumerate(sampled.params.items())}
     return [{path: values[i] for path, values in columns.items()} for i in range(sampled.n)]

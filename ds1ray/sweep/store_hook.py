@@ -28,9 +28,7 @@ class CohortRecorder:
         try:
             from ds1ray.store import open_store
         except ImportError:
-            raise UserError(
-                "--db needs ds1ray.store, which this installation does not have"
-            ) from None
+            raise UserError("--db needs ds1ray.store, which this installation does not have") from None
         return cls(open_store(db_url))
 
     def record(

@@ -45,18 +45,12 @@ def check_overrides(experiment: Experiment, config: Config, points: Sequence[Poi
     return len(seen)
 
 
-def _apply(
-    experiment: Experiment, config: Config, overrides: dict[str, Any], strategy: str | None
-) -> Config:
+def _apply(experiment: Experiment, config: Config, overrides: dict[str, Any], strategy: str | None) -> Config:
     try:
         return apply_overrides(config, overrides)
     except ConfigError as error:
         culprit = _culprit(config, overrides)
-        where = (
-            experiment.override_origin(culprit, strategy)
-            if culprit
-            else ("strategies", strategy or "")
-        )
+        where = experiment.override_origin(culprit, strategy) if culprit else ("strategies", strategy or "")
         context = f" (with strategy '{strategy}')" if strategy else ""
         raise experiment.error(where, f"{error.problem}{context}") from None
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -53,6 +54,21 @@ class ClusterInfo:
         }
 
 
+def check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Fail fast on an address nothing listens at: Ray itself retries for minutes."""
+    if address in ("auto", "local"):
+        return
+    host_port = address.split("://", 1)[-1].rsplit("/", 1)[0]
+    host, _, port = host_port.rpartition(":")
+    if not host or not port.isdigit():
+        raise UserError(f"--address {address!r} is not HOST:PORT (or ray://HOST:PORT)")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise UserError(f"cannot reach the Ray cluster at {address}: {reason}") from None
+
+
 @contextmanager
 def ray_session(address: str | None) -> Iterator[ClusterInfo]:
     """Use the Ray already initialised in this process, or start/join one and shut it down after."""
@@ -61,6 +77,8 @@ def ray_session(address: str | None) -> Iterator[ClusterInfo]:
     started = time.perf_counter()
     started_here = not ray.is_initialized()
     if started_here:
+        if address is not None:
+            check_reachable(address)
         try:
             ray.init(
                 address=address,
@@ -70,20 +88,14 @@ def ray_session(address: str | None) -> Iterator[ClusterInfo]:
             )
         except (ConnectionError, RuntimeError, ValueError) as error:
             where = f"the Ray cluster at {address}" if address else "a local Ray"
-            first_line = (
-                str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            )
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise UserError(f"cannot start or reach {where}: {first_line}") from None
     try:
         info = ClusterInfo(
             address=address,
             started_here=started_here,
             start_seconds=time.perf_counter() - started,
-            resources={
-                k: float(v)
-                for k, v in sorted(ray.cluster_resources().items())
-                if not k.startswith("node:")
-            },
+            resources={k: float(v) for k, v in sorted(ray.cluster_resources().items()) if not k.startswith("node:")},
             nodes=sum(1 for node in ray.nodes() if node.get("Alive")),
         )
         yield info
@@ -95,9 +107,7 @@ def ray_session(address: str | None) -> Iterator[ClusterInfo]:
 class CohortWorker:
     """One pool member: simulates whole cohorts in its own process."""
 
-    def simulate(
-        self, config: Any, runs: Sequence[RunSpec], days: int
-    ) -> tuple[CohortResult, dict[str, Any]]:
+    def simulate(self, config: Any, runs: Sequence[RunSpec], days: int) -> tuple[CohortResult, dict[str, Any]]:
         from ds1ray.cohort import simulate
 
         started = time.perf_counter()

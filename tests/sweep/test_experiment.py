@@ -50,17 +50,13 @@ def test_run_ids_are_unique_and_stable_across_loads(write_experiment: WriteExper
 
 def test_a_scenario_script_becomes_a_fixed_override(write_experiment: WriteExperiment) -> None:
     path = write_experiment(MINIMAL + "scenario:\n  script:\n    - {day: 40, kind: market_crash}\n")
-    assert load_experiment(path).scenario_overrides() == {
-        SCRIPT_PATH: [{"day": 40, "kind": "market_crash"}]
-    }
+    assert load_experiment(path).scenario_overrides() == {SCRIPT_PATH: [{"day": 40, "kind": "market_crash"}]}
 
 
 def test_a_scenario_script_may_live_in_its_own_file(write_experiment: WriteExperiment) -> None:
     write_experiment("- {day: 5, kind: price_war}\n", name="shocks.yaml")
     path = write_experiment(MINIMAL + "scenario:\n  script: shocks.yaml\n")
-    assert load_experiment(path).scenario_overrides()[SCRIPT_PATH] == [
-        {"day": 5, "kind": "price_war"}
-    ]
+    assert load_experiment(path).scenario_overrides()[SCRIPT_PATH] == [{"day": 5, "kind": "price_war"}]
 
 
 def test_the_hash_changes_with_what_decides_results_but_not_with_the_description(
@@ -91,16 +87,12 @@ def test_the_hash_changes_with_what_decides_results_but_not_with_the_description
             "not a dotted parameter path",
         ),
         (
-            MINIMAL.replace(
-                "equal: {marketing.allocation: equal}", "equal: {market.traffic.cpm: 3}"
-            ),
+            MINIMAL.replace("equal: {marketing.allocation: equal}", "equal: {market.traffic.cpm: 3}"),
             ":4: strategies.equal.market.traffic.cpm",
             "also swept by the space",
         ),
         (
-            MINIMAL.replace(
-                "space:\n", "space:\n  lhs: {n: 4, params: {store.markup: {low: 1}}}\n"
-            ),
+            MINIMAL.replace("space:\n", "space:\n  lhs: {n: 4, params: {store.markup: {low: 1}}}\n"),
             ":6: space.lhs.params.store.markup",
             "a range needs both low and high",
         ),

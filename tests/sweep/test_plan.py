@@ -7,9 +7,7 @@ from ds1ray.sweep.plan import MAX_DEFAULT_COHORT, default_cohort_size, partition
 
 
 def _runs(count: int) -> list[RunSpec]:
-    return [
-        RunSpec("exp", seed, "s" if seed % 2 else "t", {"a.x": seed % 3}) for seed in range(count)
-    ]
+    return [RunSpec("exp", seed, "s" if seed % 2 else "t", {"a.x": seed % 3}) for seed in range(count)]
 
 
 def test_default_cohort_size_is_one_cohort_per_cpu_capped_at_2000() -> None:
@@ -28,9 +26,7 @@ def test_cohorts_are_consecutive_slices_covering_every_run_once() -> None:
 
 
 def test_the_same_runs_and_size_give_the_same_cohort_keys() -> None:
-    assert [c.key for c in partition(_runs(10), 3, "h")] == [
-        c.key for c in partition(_runs(10), 3, "h")
-    ]
+    assert [c.key for c in partition(_runs(10), 3, "h")] == [c.key for c in partition(_runs(10), 3, "h")]
 
 
 def test_cohort_keys_depend_on_the_experiment_hash_and_on_the_runs() -> None:

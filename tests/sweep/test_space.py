@@ -34,9 +34,7 @@ def test_same_space_seed_gives_the_same_samples_and_another_seed_other_ones() ->
 
 def test_lhs_puts_exactly_one_sample_in_each_of_n_strata_per_parameter() -> None:
     n = 20
-    space = SampledSpace(
-        n=n, params={"a.x": Distribution(low=0, high=10), "b.y": Distribution(low=-1, high=1)}
-    )
+    space = SampledSpace(n=n, params={"a.x": Distribution(low=0, high=10), "b.y": Distribution(low=-1, high=1)})
     points = expand_points({}, None, space, space_seed=11)
     xs = np.array([p["a.x"] for p in points])
     ys = np.array([p["b.y"] for p in points])

@@ -52,18 +52,42 @@ def test_the_scenario_overrides_and_script_reach_the_configuration(write_experim
 @pytest.mark.parametrize(
     "old, new, where, problem",
     [
-        ("bandit: {marketing.allocation: bandit}", "bandit: {marketing.allocaton: bandit}",
-         ":8: strategies.bandit.marketing.allocaton", "unknown parameter of marketing"),
-        ("bandit: {marketing.allocation: bandit}", "bandit: {marketing.allocation: lottery}",
-         ":8: strategies.bandit.marketing.allocation", "with strategy 'bandit'"),
-        ("ceo.daily_ad_budget: [50.0, 150.0]", "ceo.daily_ad_budget: [50.0, -1.0]",
-         ":11: space.grid.ceo.daily_ad_budget", "greater than or equal to 0"),
-        ("market.traffic.cpm: {low: 8.0, high: 20.0}", "market.traffic.cpm: {low: -8.0, high: 20.0}",
-         ":15: space.lhs.params.market.traffic.cpm", "greater than 0"),
-        ("overrides: {market.money.starting_cash: 5000.0}", "overrides: {market.money.cash: 5000.0}",
-         ":3: scenario.overrides.market.money.cash", "market.money.cash"),
-        ("- {day: 20, kind: market_crash}", "- {day: 20, kind: market_crash}\n  overlay: nowhere.yaml",
-         "scenario.overlay", "does not exist"),
+        (
+            "bandit: {marketing.allocation: bandit}",
+            "bandit: {marketing.allocaton: bandit}",
+            ":8: strategies.bandit.marketing.allocaton",
+            "unknown parameter of marketing",
+        ),
+        (
+            "bandit: {marketing.allocation: bandit}",
+            "bandit: {marketing.allocation: lottery}",
+            ":8: strategies.bandit.marketing.allocation",
+            "with strategy 'bandit'",
+        ),
+        (
+            "ceo.daily_ad_budget: [50.0, 150.0]",
+            "ceo.daily_ad_budget: [50.0, -1.0]",
+            ":11: space.grid.ceo.daily_ad_budget",
+            "greater than or equal to 0",
+        ),
+        (
+            "market.traffic.cpm: {low: 8.0, high: 20.0}",
+            "market.traffic.cpm: {low: -8.0, high: 20.0}",
+            ":15: space.lhs.params.market.traffic.cpm",
+            "greater than 0",
+        ),
+        (
+            "overrides: {market.money.starting_cash: 5000.0}",
+            "overrides: {market.money.cash: 5000.0}",
+            ":3: scenario.overrides.market.money.cash",
+            "market.money.cash",
+        ),
+        (
+            "- {day: 20, kind: market_crash}",
+            "- {day: 20, kind: market_crash}\n  overlay: nowhere.yaml",
+            "scenario.overlay",
+            "does not exist",
+        ),
     ],
 )
 def test_a_bad_override_stops_the_sweep_with_the_file_line_and_key_where_it_was_set(
