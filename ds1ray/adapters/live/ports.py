@@ -1,0 +1,220 @@
+"""Live port adapters: the array-based port protocols over the real platform clients.
+
+The live business is a cohort of one (row 0), so each call's arrays hold that
+row's items: product slots, supplier tiers, order ids. Platforms know none of
+these; `PlatformIds` (the store table `live_platform_ids`) maps each (kind,
+slot, tier) to the platform's id and the facts a port answers from without a
+call (a supplier's landed cost and delivery time for a SKU).
+
+Every platform write carries an idempotency key derived from the event that
+caused it: the agent host sets `port.causation(key)` around each call, with
+key `<agent>:<event id>:<n>`, and the port appends the row index. A handler
+re-run after a crash therefore sends the same keys and the platform answers
+with its first answer. A platform that still fails after the client's retries
+raises `PlatformUnavailable` out of the port: the agent host dead-letters the
+event and raises ESCALATION_TRIGGERED, and the work is redriven later. A
+business refusal (`PlatformRejected`) is an answer, not a failure: the order is
+reported as not accepted and the agent compensates (refund and apology).
+
+Implemented: `supplier` (SupplierApi). `LIVE_PORTS` lists the ports this
+module can build; `ds1ray live up` refuses an overlay that asks for others.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ds1ray.adapters.live.supplier_api import OrderLine, SupplierApi, SupplierOrderStatus
+from ds1ray.adapters.ports import F64, I64, B
+from ds1ray.live.resilience import CircuitBreaker, PlatformRejected, Resilience, RetryPolicy, TokenBucket
+from ds1ray.market.catalog import SUPPLIER_TIERS
+from ds1ray.store.store import Store
+from ds1ray.store.transaction import Transaction
+
+PLATFORM_IDS_DDL = (
+    "CREATE TABLE IF NOT EXISTS live_platform_ids ("
+    "kind TEXT NOT NULL, slot BIGINT NOT NULL, tier BIGINT NOT NULL, "
+    "platform_id TEXT NOT NULL, attributes TEXT NOT NULL, "
+    "PRIMARY KEY (kind, slot, tier))"
+)
+SHOP_PRODUCT = "shop_product"
+SUPPLIER_OFFER = "supplier_offer"
+NOT_TIERED = -1  # the tier of kinds that have none (a shop product)
+_NO_OFFER_COST = 10**12
+_NO_OFFER_DAYS = 10_000.0
+_REFUSED = {SupplierOrderStatus.FAILED, SupplierOrderStatus.CANCELLED}
+
+
+@dataclass(frozen=True)
+class PlatformId:
+    kind: str
+    slot: int
+    tier: int
+    platform_id: str
+    attributes: dict[str, Any]
+
+
+class PlatformIds:
+    """The product-slot ↔ platform-id table of the live business."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        store.run(lambda tx: tx.execute(PLATFORM_IDS_DDL))
+
+    def put(self, kind: str, slot: int, platform_id: str, *, tier: int = NOT_TIERED,
+            **attributes: Any) -> None:
+        def upsert(tx: Transaction) -> None:
+            tx.execute(
+                "INSERT INTO live_platform_ids (kind, slot, tier, platform_id, attributes) "
+                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (kind, slot, tier) DO UPDATE SET "
+                "platform_id = excluded.platform_id, attributes = excluded.attributes",
+                [kind, slot, tier, platform_id, json.dumps(attributes, sort_keys=True)])
+
+        self.store.run(upsert)
+
+    def of_kind(self, kind: str) -> list[PlatformId]:
+        rows = self.store.run(lambda tx: tx.execute(
+            "SELECT slot, tier, platform_id, attributes FROM live_platform_ids WHERE kind = %s "
+            "ORDER BY slot, tier", [kind]).fetchall())
+        return [PlatformId(kind, int(slot), int(tier), str(pid), json.loads(attrs))
+                for slot, tier, pid, attrs in rows]
+
+
+
+def slot_of(tx: Transaction, kind: str, platform_id: str) -> int | None:
+    """The slot a platform id maps to (None if unmapped), inside the caller's transaction."""
+    slot = tx.scalar("SELECT slot FROM live_platform_ids WHERE kind = %s AND platform_id = %s",
+                     [kind, platform_id])
+    return None if slot is None else int(slot)
+
+
+@dataclass(frozen=True)
+class GuardSettings:
+    """The retry and breaker policy of one live adapter (from the overlay's `policies`)."""
+
+    max_attempts: int = 3
+    base_delay_s: float = 1.0
+    max_delay_s: float = 20.0
+    max_retry_after_s: float = 60.0
+    failure_threshold: int = 5
+    reset_timeout_s: float = 60.0
+    rate_per_second: float = 5.0
+
+    def resilience(self, platform: str) -> Resilience:
+        return Resilience(
+            platform,
+            retry=RetryPolicy(max_attempts=self.max_attempts, base_delay=self.base_delay_s,
+                              max_delay=self.max_delay_s, max_retry_after=self.max_retry_after_s),
+            breaker=CircuitBreaker(platform, failure_threshold=self.failure_threshold,
+                                   reset_timeout=self.reset_timeout_s),
+            rate_limiter=TokenBucket(self.rate_per_second),
+        )
+
+
+class KeyedPort:
+    """Holds the idempotency key of the event being handled while a port call runs."""
+
+    def __init__(self) -> None:
+        self._key: str | None = None
+
+    @contextmanager
+    def causation(self, key: str | None) -> Iterator[None]:
+        self._key, previous = key, self._key
+        try:
+            yield
+        finally:
+            self._key = previous
+
+    def write_key(self, row: int) -> str:
+        if self._key is None:
+            raise RuntimeError("a platform write outside an event handler has no idempotency key")
+        return f"{self._key}:{row}"
+
+
+class LiveSupplier(KeyedPort):
+    """`SupplierPort` over a supplier's order API; offers (SKU, cost, days) come from the store.
+
+    The supplier API has no quote or stock endpoint: a tier is quoted from its
+    stored offer and counted in stock when it has one; a stock-out shows up as
+    a refused order, which the ops agent compensates.
+    """
+
+    def __init__(self, client: SupplierApi, ids: PlatformIds, slots: int) -> None:
+        super().__init__()
+        self.client = client
+        self.ids = ids
+        self.slots = slots
+
+    def _offers(self) -> dict[tuple[int, int], PlatformId]:
+        return {(o.slot, o.tier): o for o in self.ids.of_kind(SUPPLIER_OFFER)}
+
+    def quotes(self, run: I64, product: I64) -> tuple[I64, F64, F64]:
+        offers = self._offers()
+        tiers = len(SUPPLIER_TIERS)
+        # A tier without an offer is quoted as hopeless, so no selection rule picks it.
+        cost = np.full((product.size, tiers), _NO_OFFER_COST, np.int64)
+        days = np.full((product.size, tiers), _NO_OFFER_DAYS)
+        rating = np.zeros((product.size, tiers))
+        for row, slot in enumerate(product.tolist()):
+            for tier in range(tiers):
+                offer = offers.get((slot, tier))
+                if offer is None:
+                    continue
+                cost[row, tier] = int(offer.attributes.get("unit_cost_cents", 0))
+                days[row, tier] = float(offer.attributes.get("delivery_days", 14))
+                rating[row, tier] = float(offer.attributes.get("reliability", 0.9))
+        return cost, days, rating
+
+    def in_stock(self, run: I64, product: I64) -> B:
+        offers = self._offers()
+        return np.array([[(slot, tier) in offers for tier in range(len(SUPPLIER_TIERS))]
+                         for slot in product.tolist()], dtype=bool).reshape(product.size, -1)
+
+    def buy_sample(self, run: I64, product: I64, supplier: I64) -> I64:
+        accepted, _, cost = self.place_orders(run, product, supplier,
+                                              np.full(product.size, -1, np.int64),
+                                              np.zeros(product.size, np.int64))
+        return np.where(accepted, cost, 0)
+
+    def place_orders(self, run: I64, product: I64, supplier: I64, order_id: I64, amount_cents: I64
+                     ) -> tuple[B, I64, I64]:
+        offers = self._offers()
+        accepted = np.zeros(product.size, bool)
+        cost = np.zeros(product.size, np.int64)
+        for row in range(product.size):
+            offer = offers.get((int(product[row]), int(supplier[row])))
+            if offer is None:
+                continue  # no offer for that tier: not accepted, the agent compensates
+            reference = f"order:{int(order_id[row])}" if order_id[row] >= 0 else \
+                f"sample:{int(product[row])}"
+            try:
+                placed = self.client.place_order(
+                    key=self.write_key(row), reference=reference,
+                    lines=[OrderLine(offer.platform_id, 1)], ship_to={"ref": reference})
+            except PlatformRejected:
+                continue  # a business refusal is an answer: not accepted
+            accepted[row] = placed.status not in _REFUSED
+            cost[row] = placed.total_cents if accepted[row] else 0
+        return accepted, np.zeros(product.size, np.int64), cost
+
+    def status(self) -> dict[str, Any]:
+        return self.client.http.resilience.status()
+
+
+LIVE_PORTS = ("supplier",)
+"""The ports this module builds; the others run as mocks only (see docs/live_runtime.md)."""
+
+
+def build_live_port(port: str, *, base_url: str, secret: str, store: Store, slots: int,
+                    guard: GuardSettings) -> LiveSupplier:
+    """The live adapter of `port` over its platform client."""
+    if port != "supplier":
+        raise ValueError(f"no live adapter for port {port!r} yet; live ports: {', '.join(LIVE_PORTS)}")
+    client = SupplierApi(base_url, secret, resilience=guard.resilience("supplier"))
+    return LiveSupplier(client, PlatformIds(store), slots)
