@@ -37,6 +37,28 @@ def apply_overrides(config: Config, overrides: Mapping[str, Any]) -> Config:
     """
     if not overrides:
         return config
+    strategy_updates, market_updates = _route(config, overrides)
+    agents = dict(config.agents)
+    for agent_id, updates in strategy_updates.items():
+        model = STRATEGIES[agent_id]
+        current = agents[agent_id].strategy.model_dump()
+        strategy = _validated(model, {**current, **updates}, prefix=(agent_id,))
+        agents[agent_id] = agents[agent_id].model_copy(update={"strategy": strategy})
+
+    bootstrap = config.bootstrap
+    if market_updates:
+        tree = bootstrap.market.model_dump()
+        for parts, value in market_updates.items():
+            _assign(tree, parts, value)
+        market = _validated(MarketParams, tree, prefix=("market",))
+        bootstrap = bootstrap.model_copy(update={"market": market})
+    return dataclasses.replace(config, agents=agents, bootstrap=bootstrap)
+
+
+def _route(
+    config: Config, overrides: Mapping[str, Any]
+) -> tuple[dict[str, dict[str, Any]], dict[tuple[str, ...], Any]]:
+    """Split overrides into strategy updates per agent and market updates by key path."""
     strategy_updates: dict[str, dict[str, Any]] = {}
     market_updates: dict[tuple[str, ...], Any] = {}
     for path, value in overrides.items():
@@ -60,22 +82,7 @@ def apply_overrides(config: Config, overrides: Mapping[str, Any]) -> Config:
                 file=OVERRIDE,
                 key_path=tuple(path.split(".")),
             )
-
-    agents = dict(config.agents)
-    for agent_id, updates in strategy_updates.items():
-        model = STRATEGIES[agent_id]
-        current = agents[agent_id].strategy.model_dump()
-        strategy = _validated(model, {**current, **updates}, prefix=(agent_id,))
-        agents[agent_id] = agents[agent_id].model_copy(update={"strategy": strategy})
-
-    bootstrap = config.bootstrap
-    if market_updates:
-        tree = bootstrap.market.model_dump()
-        for parts, value in market_updates.items():
-            _assign(tree, parts, value)
-        market = _validated(MarketParams, tree, prefix=("market",))
-        bootstrap = bootstrap.model_copy(update={"market": market})
-    return dataclasses.replace(config, agents=agents, bootstrap=bootstrap)
+    return strategy_updates, market_updates
 
 
 def parameter_paths(config: Config) -> dict[str, str]:

@@ -68,57 +68,9 @@ def parse_yaml(text: str, path: Path) -> YamlDoc:
     return YamlDoc(path=path, data=data, lines=lines)
 
 
-def _build(
-    loader: yaml.SafeLoader,
-    node: yaml.Node,
-    key_path: KeyPath,
-    lines: dict[KeyPath, int],
-    path: Path,
-) -> Any:
+def _build(loader: yaml.SafeLoader, node: yaml.Node, key_path: KeyPath, lines: dict[KeyPath, int], path: Path) -> Any:
     if isinstance(node, yaml.MappingNode):
-        mapping: dict[Any, Any] = {}
-        merged: list[yaml.Node] = []
-        for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                # `<<: *anchor` (or a list of anchors): keys written here win, the rest are merged.
-                merged.extend(value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node])
-                continue
-            key = loader.construct_object(key_node, deep=True)
-            line = key_node.start_mark.line + 1
-            if not isinstance(key, str | int) or isinstance(key, bool):
-                raise ConfigError(
-                    f"keys must be strings, not {type(key).__name__} {key!r}",
-                    file=path,
-                    key_path=key_path,
-                    line=line,
-                )
-            if key in mapping:
-                first = lines[(*key_path, key)]
-                raise ConfigError(
-                    f"duplicate key (first set on line {first})",
-                    file=path,
-                    key_path=(*key_path, key),
-                    line=line,
-                )
-            lines[(*key_path, key)] = line
-            mapping[key] = _build(loader, value_node, (*key_path, key), lines, path)
-        for source in merged:
-            inherited_lines: dict[KeyPath, int] = {}
-            inherited = _build(loader, source, key_path, inherited_lines, path)
-            if not isinstance(inherited, dict):
-                raise ConfigError(
-                    "`<<` must merge a mapping",
-                    file=path,
-                    key_path=key_path,
-                    line=source.start_mark.line + 1,
-                )
-            for key, value in inherited.items():
-                if key not in mapping:
-                    mapping[key] = value
-                    lines.update(
-                        {p: n for p, n in inherited_lines.items() if p[: len(key_path) + 1] == (*key_path, key)}
-                    )
-        return mapping
+        return _build_mapping(loader, node, key_path, lines, path)
     if isinstance(node, yaml.SequenceNode):
         items = []
         for index, item_node in enumerate(node.value):
@@ -126,3 +78,38 @@ def _build(
             items.append(_build(loader, item_node, (*key_path, index), lines, path))
         return items
     return loader.construct_object(node, deep=True)
+
+
+def _build_mapping(
+    loader: yaml.SafeLoader, node: yaml.MappingNode, key_path: KeyPath, lines: dict[KeyPath, int], path: Path
+) -> dict[Any, Any]:
+    mapping: dict[Any, Any] = {}
+    inherited: list[yaml.Node] = []
+    for key_node, value_node in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            # `<<: *anchor` (or a list of anchors): keys written here win over the merged ones.
+            inherited.extend(value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node])
+            continue
+        key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
+        if not isinstance(key, str | int) or isinstance(key, bool):
+            raise ConfigError(f"a key must be a name, not {key!r}", file=path, key_path=key_path, line=line)
+        if key in mapping:
+            first = lines[(*key_path, key)]
+            raise ConfigError(
+                f"duplicate key (first set on line {first})", file=path, key_path=(*key_path, key), line=line
+            )
+        lines[(*key_path, key)] = line
+        mapping[key] = _build(loader, value_node, (*key_path, key), lines, path)
+    for source in inherited:
+        source_lines: dict[KeyPath, int] = {}
+        merged = _build(loader, source, key_path, source_lines, path)
+        if not isinstance(merged, dict):
+            raise ConfigError(
+                "`<<` must merge a mapping", file=path, key_path=key_path, line=source.start_mark.line + 1
+            )
+        for key in [key for key in merged if key not in mapping]:  # keep the anchor's key order
+            mapping[key] = merged[key]
+            depth = len(key_path) + 1
+            lines.update({p: n for p, n in source_lines.items() if p[:depth] == (*key_path, key)})
+    return mapping
