@@ -42,6 +42,8 @@ def load_config(
     `strict=False` to list all findings instead.
     """
     root = (root or default_root()).resolve()
+    if not (root / "overlays").is_dir():
+        raise ConfigError("no overlays/ folder here (the root holds overlays/ and seeds/)", file=root)
     overlay_path = resolve_overlay(overlay, root)
     agents_doc, events_doc, base_doc = (read_yaml(root / "overlays" / name) for name in BASE_MANIFESTS)
     overlay_doc = read_yaml(overlay_path)

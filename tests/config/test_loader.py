@@ -205,6 +205,11 @@ def test_a_missing_manifest(manifests: ManifestCopy) -> None:
     assert str(load_error(manifests)).endswith("event_bus.yaml: file not found")
 
 
+def test_a_root_without_manifests(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"no overlays/ folder here"):
+        load_config(root=tmp_path)
+
+
 def test_a_missing_overlay(manifests: ManifestCopy) -> None:
     error = load_error(manifests, "bootstrap.production.yaml")
 
