@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from annotated_types import Ge, Gt, Le, Lt
+from pydantic.fields import FieldInfo
 
 from ds1ray.agents.strategies import STRATEGIES
 from ds1ray.config import ConfigError, apply_overrides, load_config, parameter_paths
-from ds1ray.config.loader import Config
+from ds1ray.config.model import Config
+from ds1ray.config.validation import field_at
+from ds1ray.market.params import MarketParams
 
 from .conftest import REPOSITORY
 
@@ -131,3 +135,43 @@ def test_every_listed_path_accepts_its_current_value(config: Config) -> None:
             node = node[int(part)] if isinstance(node, list) else node[part]
 
         assert apply_overrides(config, {path: node}).to_dict() == tree, path
+
+
+def bounded_fields(config: Config) -> list[tuple[str, FieldInfo]]:
+    """Every parameter path whose field has a numeric bound, with its field."""
+    fields = []
+    for path in parameter_paths(config):
+        head, *rest = path.split(".")
+        model = MarketParams if head == "market" else STRATEGIES[head]
+        info = field_at(model, tuple(rest))
+        if info is not None and any(isinstance(c, Ge | Gt | Le | Lt) for c in info.metadata):
+            fields.append((path, info))
+    return fields
+
+
+def test_every_bound_of_every_parameter_is_enforced(config: Config) -> None:
+    checked = 0
+    for path, info in bounded_fields(config):
+        for constraint in info.metadata:
+            if isinstance(constraint, Le | Lt):
+                outside = (constraint.le if isinstance(constraint, Le) else constraint.lt) + 1
+            elif isinstance(constraint, Ge | Gt):
+                outside = (constraint.ge if isinstance(constraint, Ge) else constraint.gt) - 1
+            else:
+                continue
+            message = override_error(config, {path: outside})
+            assert message.startswith(f"override: {path}: "), message
+            assert "(allowed: " in message, message
+            checked += 1
+    assert checked > 100  # both bounds of most of the ~140 parameters
+
+
+def test_every_strategy_parameter_accepts_its_bounds(config: Config) -> None:
+    for path, info in bounded_fields(config):
+        if path.startswith("market."):
+            continue  # market fields may later gain cross-field rules; their bounds are checked above
+        for constraint in info.metadata:
+            if isinstance(constraint, Ge | Le):
+                edge = constraint.ge if isinstance(constraint, Ge) else constraint.le
+                agent, name = path.split(".")
+                assert getattr(apply_overrides(config, {path: edge}).strategy(agent), name) == edge
