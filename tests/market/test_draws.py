@@ -32,7 +32,9 @@ def test_poisson_by_approximation_has_close_to_poisson_mean_and_variance(lam: fl
     assert np.abs(k[::1000] - true).max() <= 1
 
 
-@pytest.mark.parametrize(("n", "p"), [(1, 0.5), (10, 0.3), (30, 0.9), (25, 0.02)])
+# Exact inversion: few trials, or a small mean of successes, or (mirrored) of failures.
+@pytest.mark.parametrize(("n", "p"), [(1, 0.5), (10, 0.3), (30, 0.9), (25, 0.02), (200, 0.05), (100, 0.0006),
+                                      (2000, 0.99), (100, 0.8)])
 def test_binomial_by_exact_inversion_has_the_binomial_mean_and_variance(n: int, p: float) -> None:
     k = draws.binomial(GRID, np.full(GRID.size, n), np.full(GRID.size, p))
     assert k.mean() == pytest.approx(n * p, rel=1e-3)
@@ -40,7 +42,7 @@ def test_binomial_by_exact_inversion_has_the_binomial_mean_and_variance(n: int, 
     np.testing.assert_array_equal(k[::997], stats.binom.ppf(GRID[::997], n, p))
 
 
-@pytest.mark.parametrize(("n", "p"), [(31, 0.5), (200, 0.05), (1000, 0.4), (50_000, 0.97)])
+@pytest.mark.parametrize(("n", "p"), [(60, 0.5), (400, 0.07), (1000, 0.4), (50_000, 0.97)])
 def test_binomial_by_approximation_has_close_to_binomial_mean_and_variance(n: int, p: float) -> None:
     k = draws.binomial(GRID, np.full(GRID.size, n), np.full(GRID.size, p))
     assert k.mean() == pytest.approx(n * p, rel=5e-3)
@@ -53,7 +55,7 @@ def test_poisson_is_non_decreasing_in_the_uniform(lam: float) -> None:
     assert (np.diff(k) >= 0).all()
 
 
-@pytest.mark.parametrize(("n", "p"), [(5, 0.5), (30, 0.1), (31, 0.1), (400, 0.7)])
+@pytest.mark.parametrize(("n", "p"), [(5, 0.5), (30, 0.1), (31, 0.1), (400, 0.7), (100, 0.26), (2000, 0.99)])
 def test_binomial_is_non_decreasing_in_the_uniform_and_stays_within_zero_and_n(n: int, p: float) -> None:
     k = draws.binomial(GRID, np.full(GRID.size, n), np.full(GRID.size, p))
     assert (np.diff(k) >= 0).all()
@@ -71,8 +73,8 @@ def test_binomial_stays_within_zero_and_n_for_any_n_p_and_uniform() -> None:
 
 
 def test_poisson_is_non_negative_and_monotone_over_the_uniforms_streams_can_produce() -> None:
-    # Streams give (k + 0.5) / 2**53: the smallest is 2**-54, the largest just below 1.
-    u = np.array([2.0**-54, 1e-12, 0.5, 1 - 1e-12, 1 - 2**-53])
+    # Streams give (k + 0.5) / 2**52: the smallest is 2**-53, the largest 1 − 2**-53.
+    u = np.array([2.0**-53, 1e-12, 0.5, 1 - 1e-12, 1 - 2**-53])
     for lam in (0.01, 5.0, 25.0, 1e4):
         k = draws.poisson(u, np.full(u.size, lam))
         assert (k >= 0).all() and (np.diff(k) >= 0).all()
@@ -84,6 +86,22 @@ def test_binomial_with_many_trials_and_a_small_mean_keeps_the_mean_and_is_monoto
     k = draws.binomial(GRID, np.full(GRID.size, n), np.full(GRID.size, p))
     assert k.mean() == pytest.approx(n * p, rel=0.02)
     assert (np.diff(k) >= 0).all()
+
+
+@pytest.mark.xfail(strict=True, reason="bug: where draws switch from exact inversion to the Cornish-Fisher "
+                                       "approximation (Poisson λ = 20, binomial mean = 25) the two quantiles differ by "
+                                       "one, so a slightly higher rate gives one count fewer for some uniforms")
+@pytest.mark.parametrize("draw", ["poisson", "binomial"])
+def test_counts_are_non_decreasing_in_the_rate_across_the_regime_switch(draw: str) -> None:
+    # Common random numbers rely on it: under the same uniform, a higher conversion never sells less.
+    u = GRID[::20]
+    if draw == "poisson":
+        rates = np.linspace(18.0, 22.0, 201)
+        counts = np.stack([draws.poisson(u, np.full(u.size, lam)) for lam in rates])
+    else:
+        rates = np.linspace(0.2, 0.3, 201)
+        counts = np.stack([draws.binomial(u, np.full(u.size, 100), np.full(u.size, p)) for p in rates])
+    assert (np.diff(counts, axis=0) >= 0).all()
 
 
 def test_edge_cases_give_degenerate_counts() -> None:
