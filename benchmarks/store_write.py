@@ -80,8 +80,9 @@ def make_results(runs: int, days: int, seed: int = 7) -> tuple[pd.DataFrame, pd.
     ai_cost = np.round(rng.uniform(20, 90, runs), 2)
     fixed = np.full(runs, 33.0 * days)
     net = np.round(revenue - cogs - per_run["ad_spend"] - fees - refunds_usd - ai_cost - fixed, 2)
-    bankrupt = pd.array(np.where(net < -5000, rng.integers(30, days, runs), -1), dtype="Int64")
-    bankrupt[bankrupt < 0] = pd.NA
+    bankrupt_day = np.where(net < -5000, rng.integers(30, days, runs), -1)
+    bankrupt = pd.array([day if day >= 0 else None for day in bankrupt_day.tolist()],
+                        dtype="Int64")
     runs_frame = pd.DataFrame({
         "run_id": pd.Series(run_ids, dtype="str"),
         "seed": rng.integers(0, 2**62, runs),

@@ -111,8 +111,8 @@ def run_dlq_redrive(args: argparse.Namespace) -> int:
         report = store.dead_letters.redrive(args.ids or None, registry)
     for letter_id in report.redriven:
         print(f"redriven {letter_id}")
-    for letter_id, error in report.failed.items():
-        print(f"failed   {letter_id}: {_one_line(error)}")
+    for letter_id, message in report.failed.items():
+        print(f"failed   {letter_id}: {_one_line(message)}")
     if not report.redriven and not report.failed:
         print("no dead letters")
     return 0 if report.ok else 1

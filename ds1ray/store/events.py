@@ -59,7 +59,7 @@ def event_from_row(tx: Transaction, row: Row) -> Event:
         type=type_,
         source=source,
         payload=tx.dialect.load_json(payload),
-        created_at=tx.dialect.load_timestamp(created_at),  # type: ignore[arg-type]
+        created_at=tx.dialect.load_timestamp(created_at),
     )
 
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
 COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 COPY_TRAILER = struct.pack(">h", -1)
+DECODE_BATCH_BYTES = 8 << 20
 FLOAT8_OID = 701
 INT8_OID = 20
 # One non-null 8-byte field of a binary COPY row: int32 length, then the value.
@@ -64,22 +66,42 @@ def encode_array_rows(
     return out
 
 
-def fixed_width_row_dtype(fields: Sequence[tuple[str, str]]) -> np.dtype:
-    """The NumPy record of one binary COPY row of non-null 8-byte fields."""
-    layout: list[tuple[str, str]] = [("_fields", ">i2")]
-    for name, kind in fields:
-        layout += [(f"_{name}_length", ">i4"), (name, kind)]
+def fixed_width_row_dtype(fields: Sequence[tuple[str, str, int]]) -> np.dtype:
+    """The NumPy record of one binary COPY row of non-null 8-byte fields.
+
+    Each field is (name, big-endian kind, length): length 0 is a scalar, n > 0 a
+    1-D array of n elements (whose values come out as `record[name]["value"]`).
+    """
+    layout: list[tuple[Any, ...]] = [("_fields", ">i2")]
+    for name, kind, length in fields:
+        if length == 0:
+            layout += [(f"_{name}_length", ">i4"), (name, kind)]
+        else:
+            element = [("length", ">i4"), ("value", kind)]
+            layout += [(f"_{name}_length", ">i4"), (f"_{name}_header", ">i4", (5,)),
+                       (name, element, (length,))]
     return np.dtype(layout)
 
 
 def decode_fixed_width_rows(
-    chunks: Iterable[bytes | bytearray | memoryview], fields: Sequence[tuple[str, str]]
+    chunks: Iterable[bytes | bytearray | memoryview], fields: Sequence[tuple[str, str, int]]
 ) -> Iterator[np.ndarray]:
     """Parse a binary COPY TO stream of fixed-width rows into record arrays, chunk by chunk."""
     row = fixed_width_row_dtype(fields)
     pending = bytearray()
     header_seen = False
+
+    def complete_rows() -> np.ndarray:
+        # The 2-byte trailer is shorter than a row, so it never counts as one.
+        size = len(pending) // row.itemsize * row.itemsize
+        records = np.frombuffer(bytes(pending[:size]), dtype=row)
+        if (records["_fields"] != len(fields)).any():
+            raise ValueError("binary COPY row has an unexpected field count (a NULL value?)")
+        del pending[:size]
+        return records
+
     for chunk in chunks:
+        # The server sends one message per row: parse in large batches.
         pending += chunk
         if not header_seen:
             if len(pending) < len(COPY_HEADER):
@@ -88,14 +110,9 @@ def decode_fixed_width_rows(
                 raise ValueError("unexpected binary COPY header")
             del pending[: len(COPY_HEADER)]
             header_seen = True
-        # The 2-byte trailer is shorter than a row, so it never counts as one.
-        complete = len(pending) // row.itemsize
-        if complete:
-            size = complete * row.itemsize
-            records = np.frombuffer(bytes(pending[:size]), dtype=row)
-            if (records["_fields"] != len(fields)).any():
-                raise ValueError("binary COPY row has an unexpected field count (a NULL value?)")
-            del pending[:size]
-            yield records
+        if len(pending) >= DECODE_BATCH_BYTES:
+            yield complete_rows()
+    if len(pending) > len(COPY_TRAILER):
+        yield complete_rows()
     if bytes(pending) != COPY_TRAILER:
         raise ValueError("binary COPY stream ended without its trailer")

@@ -341,29 +341,39 @@ def _load_runs(
     return pd.DataFrame(data, columns=[name for name, _ in specs]), run_nos
 
 
-_DAILY_FIELDS = [("run_no", ">i8"), ("day", ">i8")] + [
-    (name, ">f8" if name in DAILY_FLOAT_KPIS else ">i8") for name in DAILY_ARRAY_COLUMNS
+_DAILY_FIELDS = [("run_no", np.int64), ("day", np.int64)] + [
+    (name, np.float64 if name in DAILY_FLOAT_KPIS else np.int64) for name in DAILY_ARRAY_COLUMNS
 ]
 
 
 def _read_daily_postgres(tx: Transaction, experiment_id: int) -> dict[str, np.ndarray]:
-    # PostgreSQL unnests the arrays; the fixed-width binary rows parse in NumPy.
-    elements = ", ".join(f"d.{name}[k.i]" for name in DAILY_ARRAY_COLUMNS)
-    query = (
-        f"COPY (SELECT d.run_no, d.first_day + k.i - 1, {elements} FROM sweep_daily d "
-        f"CROSS JOIN LATERAL generate_series(1, d.day_count::int) AS k(i) "
-        f"WHERE d.experiment_id = {int(experiment_id)} ORDER BY d.run_no, k.i) "
-        f"TO STDOUT (FORMAT BINARY)"
-    )
+    # One binary row per run; runs with the same number of days have the same row
+    # width, so each such group parses as one NumPy record array.
     parts: dict[str, list[np.ndarray]] = {name: [] for name, _ in _DAILY_FIELDS}
     cursor = cast(psycopg.Cursor[Any], tx.cursor)
-    with cursor.copy(query) as copy:
-        for records in pg_copy.decode_fixed_width_rows(copy, _DAILY_FIELDS):
-            for name, kind in _DAILY_FIELDS:
-                parts[name].append(records[name].astype(kind[1:]))
+    day_counts = [int(row[0]) for row in tx.execute(
+        "SELECT DISTINCT day_count FROM sweep_daily WHERE experiment_id = %s", [experiment_id]
+    ).fetchall()]
+    for day_count in day_counts:
+        fields = [("run_no", ">i8", 0), ("first_day", ">i8", 0)] + [
+            (name, ">f8" if name in DAILY_FLOAT_KPIS else ">i8", day_count)
+            for name in DAILY_ARRAY_COLUMNS
+        ]
+        query = (
+            f"COPY (SELECT run_no, first_day, {', '.join(DAILY_ARRAY_COLUMNS)} "
+            f"FROM sweep_daily WHERE experiment_id = {int(experiment_id)} "
+            f"AND day_count = {day_count}) TO STDOUT (FORMAT BINARY)"
+        )
+        with cursor.copy(query) as copy:
+            for records in pg_copy.decode_fixed_width_rows(copy, fields):
+                parts["run_no"].append(np.repeat(records["run_no"].astype(np.int64), day_count))
+                parts["day"].append((records["first_day"].astype(np.int64)[:, None]
+                                     + np.arange(day_count)).ravel())
+                for name, kind in _DAILY_FIELDS[2:]:
+                    parts[name].append(records[name]["value"].astype(kind).ravel())
     return {
-        name: np.concatenate(chunks) if chunks else np.empty(0, dtype=kind[1:])
-        for (name, kind), chunks in zip(_DAILY_FIELDS, parts.values(), strict=True)
+        name: np.concatenate(parts[name]) if parts[name] else np.empty(0, dtype=kind)
+        for name, kind in _DAILY_FIELDS
     }
 
 
@@ -383,7 +393,7 @@ def _read_daily_sqlite(tx: Transaction, experiment_id: int) -> dict[str, np.ndar
                 [np.nan if value is None else value for value in values], dtype=kind
             ))
     return {
-        name: np.concatenate(parts[name]) if parts[name] else np.empty(0, dtype=kind[1:])
+        name: np.concatenate(parts[name]) if parts[name] else np.empty(0, dtype=kind)
         for name, kind in _DAILY_FIELDS
     }
 

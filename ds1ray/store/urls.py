@@ -98,6 +98,8 @@ def _parse_postgres(text: str) -> StoreLocation:
     port = str(params.get("port") or os.environ.get("PGPORT") or "5432")
     user = str(params.get("user") or os.environ.get("PGUSER") or "")
     database = str(params.get("dbname") or os.environ.get("PGDATABASE") or user or "")
+    if not all(part.isdigit() for part in port.split(",")):
+        raise UserError(f"the PostgreSQL URL's port {port!r} is not a number")
     return StoreLocation("postgresql", text, host=host, port=port, database=database)
 
 

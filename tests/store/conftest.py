@@ -2,8 +2,9 @@
 
 PostgreSQL tests use a real server (DS1_TEST_POSTGRES_URL, default
 postgresql://postgres@127.0.0.1:5432/). The session makes a migrated template
-database `ds1ray_test_<pid>_template`; each test gets a fresh copy of it and
-all of them are dropped at the end. Without a server the PostgreSQL cases skip
+database `ds1ray_test_<pid>_template` and one working copy that the contract
+tests share, emptied (TRUNCATE) before each test; tests that need a database
+of their own get another copy. All of them are dropped at the end. Without a server the PostgreSQL cases skip
 with the reason, unless DS1_REQUIRE_POSTGRES=1, when they fail.
 """
 
@@ -57,6 +58,15 @@ class PostgresServer:
         self.created.append(self.template)
         migrate_store(self.database_url(self.template))
 
+    def empty(self, url: str) -> None:
+        """Delete every row (schema_migrations aside) so the next test starts clean."""
+        with psycopg.connect(url, autocommit=True) as connection:
+            tables = [row[0] for row in connection.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                "AND tablename <> 'schema_migrations'").fetchall()]
+            connection.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(
+                sql.SQL(", ").join(map(sql.Identifier, tables))))
+
     def drop_all(self) -> None:
         with self.admin() as connection:
             for name in reversed(self.created):
@@ -101,7 +111,14 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         migrate_store(url)
         return url
     server: PostgresServer = request.getfixturevalue("postgres_server")
-    return server.new_database()
+    shared: str = request.getfixturevalue("shared_postgres_url")
+    server.empty(shared)
+    return shared
+
+
+@pytest.fixture(scope="session")
+def shared_postgres_url(postgres_server: PostgresServer) -> str:
+    return postgres_server.new_database()
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -60,6 +62,6 @@ def make_cohort(
     return frame, daily
 
 
-def _run_order(run_ids: list[str]):  # type: ignore[no-untyped-def]
+def _run_order(run_ids: list[str]) -> Callable[[pd.Series], pd.Series]:
     position = {run_id: index for index, run_id in enumerate(run_ids)}
     return lambda column: column.map(position) if column.name == "run_id" else column

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 
-from ds1ray.store import Event, Store, append_event, read_events
+from ds1ray.store import Event, Store, Transaction, append_event, read_events
 
 
 def test_an_event_is_logged_once_whatever_the_redeliveries(store: Store):
@@ -19,7 +21,7 @@ def test_the_event_log_refuses_updates_and_deletes(store: Store):
     store.append_event(Event(event_id="e1", type="T", source="s"))
     for statement in ("UPDATE event_log SET type = 'X'", "DELETE FROM event_log"):
         with pytest.raises(Exception, match="append-only"):
-            store.run(lambda tx, statement=statement: tx.execute(statement))
+            store.run(partial(Transaction.execute, query=statement))
     assert [e.type for e in store.run(lambda tx: read_events(tx))] == ["T"]
 
 

@@ -7,7 +7,6 @@ import pytest
 from ds1ray.errors import UserError
 from ds1ray.store import Event, HandlerRegistry, Store, Transaction, deliver
 
-
 TICKET_EVENT = Event(event_id="evt-ticket-1", type="TICKET_CREATED", source="zendesk",
                      payload={"ticket_id": "t1", "subject": "Where is my order?"})
 

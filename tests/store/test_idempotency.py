@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,7 +20,7 @@ from ds1ray.store import (
 REQUEST = {"amount": 1999, "currency": "usd", "customer": "cus_1"}
 
 
-def charge(calls: list[str], status: int = 201):  # type: ignore[no-untyped-def]
+def charge(calls: list[str], status: int = 201) -> Callable[[Transaction], Response]:
     """An operation with a domain effect: one order row per real execution."""
 
     def operation(tx: Transaction) -> Response:
@@ -76,7 +77,7 @@ def test_an_operation_that_raises_rolls_back_and_stores_a_500(store: Store):
 
 def test_the_same_key_with_a_different_request_is_an_error(store: Store):
     store.idempotency.run("key-4", REQUEST, charge([]))
-    with pytest.raises(IdempotencyKeyReused, match="key-4.*different request"):
+    with pytest.raises(IdempotencyKeyReused, match=r"key-4.*different request"):
         store.idempotency.run("key-4", {**REQUEST, "amount": 2999}, charge([]))
     assert order_count(store) == 1
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from ds1ray.errors import UserError
-from ds1ray.store import migrate_store, open_store, store_status
+from ds1ray.store import Transaction, migrate_store, open_store, store_status
 from ds1ray.store.migrations import Migration, all_migrations, code_version
 from ds1ray.store.postgres_backend import PostgresDialect
 from ds1ray.store.sqlite_backend import SQLiteDialect
@@ -61,7 +63,7 @@ def test_a_store_ahead_of_the_code_is_refused_with_the_fixing_command(empty_url:
     migrate_store(empty_url)
     set_ledger(empty_url, "INSERT INTO schema_migrations (version, name, checksum, applied_at) "
                           "VALUES (99, 'future', 'x', '2030-01-01T00:00:00+00:00')")
-    with pytest.raises(UserError, match="version 99, newer than this ds1ray.*upgrade ds1ray"):
+    with pytest.raises(UserError, match=r"version 99, newer than this ds1ray.*upgrade ds1ray"):
         open_store(empty_url)
     with pytest.raises(UserError, match="newer than this ds1ray"):
         migrate_store(empty_url)
@@ -105,8 +107,7 @@ def test_both_backends_have_the_same_tables_and_columns(
             "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
             "AND name NOT LIKE 'sqlite_%%' ORDER BY name").fetchall())]
         sqlite_columns = {
-            table: [row[1] for row in store.run(
-                lambda tx, table=table: tx.execute(f'PRAGMA table_info("{table}")').fetchall())]
+            table: [row[1] for row in store.run(partial(table_info, table=table))]
             for table in tables
         }
     with open_store(postgres_server.new_database()) as store:
@@ -117,6 +118,10 @@ def test_both_backends_have_the_same_tables_and_columns(
     for table, column in rows:
         postgres_columns.setdefault(table, []).append(column)
     assert postgres_columns == sqlite_columns
+
+
+def table_info(tx: Transaction, table: str) -> list[tuple[Any, ...]]:
+    return tx.execute(f'PRAGMA table_info("{table}")').fetchall()
 
 
 def test_a_migration_renders_its_dialect_sections_and_types():

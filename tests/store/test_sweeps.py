@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from ds1ray.errors import UserError
-from ds1ray.store import Store, load_sweep
+from ds1ray.store import Store, Transaction, load_sweep
 from ds1ray.store import sweeps as sweeps_module
 
 from .frames import make_cohort
@@ -64,8 +67,8 @@ def test_a_write_that_fails_midway_leaves_nothing_and_can_be_redone(
     runs, daily = make_cohort(0)
     real_copy, real_insert = sweeps_module._copy_cohort, sweeps_module._insert_cohort
 
-    def write_then_die(real):  # type: ignore[no-untyped-def]
-        def broken(tx, *args):  # type: ignore[no-untyped-def]
+    def write_then_die(real: Callable[..., None]) -> Callable[..., None]:
+        def broken(tx: Transaction, *args: Any) -> None:
             real(tx, *args)  # the runs and daily rows are written …
             raise KeyboardInterrupt("killed before commit")  # … and the process dies
 

@@ -92,15 +92,16 @@ ALTER TABLE sweep_daily
     ALTER COLUMN roas SET COMPRESSION lz4;
 
 CREATE VIEW sweep_daily_rows AS
-SELECT e.name AS experiment, r.run_id, d.first_day + k.i - 1 AS day,
-       d.cash[k.i] AS cash, d.revenue[k.i] AS revenue, d.ad_spend[k.i] AS ad_spend,
-       d.orders[k.i] AS orders, d.sessions[k.i] AS sessions, d.checkouts[k.i] AS checkouts,
-       d.refunds[k.i] AS refunds, d.tickets[k.i] AS tickets,
-       d.active_products[k.i] AS active_products, d.roas[k.i] AS roas
+SELECT e.name AS experiment, r.run_id, d.first_day + u.i - 1 AS day,
+       u.cash, u.revenue, u.ad_spend, u.orders, u.sessions, u.checkouts, u.refunds,
+       u.tickets, u.active_products, u.roas
 FROM sweep_daily d
 JOIN sweep_runs r USING (experiment_id, run_no)
 JOIN experiments e ON e.id = d.experiment_id
-CROSS JOIN LATERAL generate_series(1, d.day_count::int) AS k(i);
+CROSS JOIN LATERAL unnest(d.cash, d.revenue, d.ad_spend, d.orders, d.sessions, d.checkouts,
+                          d.refunds, d.tickets, d.active_products, d.roas)
+    WITH ORDINALITY AS u(cash, revenue, ad_spend, orders, sessions, checkouts, refunds,
+                         tickets, active_products, roas, i);
 
 -- dialect: sqlite
 CREATE VIEW sweep_daily_rows AS
