@@ -8,13 +8,16 @@ every run's books must close to the cent, bankrupt or not.
 from __future__ import annotations
 
 import random
+import typing
 from collections.abc import Sequence
 from dataclasses import fields
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from ds1ray.agents import STRATEGIES
 from ds1ray.cohort import Cohort, simulate
 from ds1ray.config import Config, load_config
 from ds1ray.market.ledger import CATEGORIES
@@ -229,3 +232,38 @@ def test_after_bankruptcy_nothing_changes(config: Config) -> None:
         # Bankruptcy means ten days in the red in a row.
         before = result.daily[(result.daily["run_id"] == run["run_id"]) & (result.daily["day"] <= day)]
         assert (before["cash"].tail(10) < 0).all()
+
+
+def _random_strategy(rng: np.random.Generator) -> dict[str, Any]:
+    """Every agent's every parameter drawn inside its declared bounds or choices."""
+    overrides: dict[str, Any] = {}
+    for agent_id, model in STRATEGIES.items():
+        for name, info in model.model_fields.items():
+            choices = typing.get_args(info.annotation)
+            bounds = {type(m).__name__: getattr(m, type(m).__name__.lower()) for m in info.metadata}
+            if info.annotation is bool:
+                value: Any = bool(rng.integers(2))
+            elif choices:
+                value = choices[rng.integers(len(choices))]
+            elif info.annotation is int:
+                value = int(rng.integers(bounds.get("Ge", 0), min(bounds.get("Le", 100), 400) + 1))
+            else:
+                # Budgets and thresholds up to a few thousand dollars: large enough to bankrupt some runs.
+                value = float(rng.uniform(bounds.get("Ge", 0.0), min(bounds.get("Le", 10.0), 2000.0)))
+            overrides[f"{agent_id}.{name}"] = value
+    return overrides
+
+
+def test_random_strategies_inside_their_bounds_cannot_create_money(config: Config) -> None:
+    rng = np.random.default_rng(2024)
+    runs = [RunSpec("random", seed, f"random{seed}", _random_strategy(rng)) for seed in range(16)]
+    result = simulate(config, runs, 60)  # the ledger checks the identity for every run before returning
+    r = result.runs
+    assert (_cents(r["revenue"]) <= _cents(r["market_ceiling"])).all()
+    expected = _cents(r["starting_cash"]) + _cents(r["revenue"])
+    for category in CATEGORIES[1:]:
+        expected -= _cents(r[category])
+    np.testing.assert_array_equal(_cents(r["final_cash"]), expected)
+    # Profit needs revenue: whatever a strategy does, the only money in is what customers paid.
+    assert (r["net_profit"] <= r["revenue"]).all()
+    assert r["strategy"].nunique() == 16
