@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from ds1ray.errors import UserError
 
 COMMAND_MODULES: tuple[str, ...] = ("ds1ray.config.cli", "ds1ray.run_command", "ds1ray.sweep.cli", "ds1ray.store.cli",
-                                     "ds1ray.report.cli", "ds1ray.tune.cli")
+                                     "ds1ray.report.cli", "ds1ray.tune.cli", "ds1ray.live.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:
