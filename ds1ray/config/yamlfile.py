@@ -55,10 +55,7 @@ def parse_yaml(text: str, path: Path) -> YamlDoc:
         lines: dict[KeyPath, int] = {}
         data = _build(loader, root, (), lines, path) if root is not None else {}
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark is not None else None
-        problem = " ".join(part for part in (error.context, error.problem) if part)
-        raise ConfigError(f"invalid YAML: {problem}", file=path, line=line) from None
+        raise ConfigError(f"invalid YAML: {_syntax_problem(error)}", file=path, line=_syntax_line(error)) from None
     except yaml.YAMLError as error:
         raise ConfigError(f"invalid YAML: {error}", file=path) from None
     finally:
@@ -66,6 +63,28 @@ def parse_yaml(text: str, path: Path) -> YamlDoc:
     if root is not None:
         lines.setdefault((), root.start_mark.line + 1)
     return YamlDoc(path=path, data=data, lines=lines)
+
+
+def _syntax_line(error: yaml.MarkedYAMLError) -> int | None:
+    # An unclosed bracket or quote is to be fixed where it was opened (the context mark), not
+    # where the parser gave up; anything else where the parser stopped (the problem mark).
+    opened = error.context_mark if error.context and ("flow" in error.context or "quoted" in error.context) else None
+    mark = opened or error.problem_mark or error.context_mark
+    return mark.line + 1 if mark is not None else None
+
+
+def _syntax_problem(error: yaml.MarkedYAMLError) -> str:
+    context = (
+        f"{error.context} (line {error.context_mark.line + 1})"
+        if error.context and error.context_mark
+        else error.context
+    )
+    problem = (
+        f"{error.problem} (line {error.problem_mark.line + 1})"
+        if error.problem and error.problem_mark
+        else error.problem
+    )
+    return ": ".join(part for part in (context, problem) if part)
 
 
 def _build(loader: yaml.SafeLoader, node: yaml.Node, key_path: KeyPath, lines: dict[KeyPath, int], path: Path) -> Any:

@@ -48,14 +48,21 @@ def test_a_duplicate_key_is_refused_with_both_lines() -> None:
     assert str(caught.value) == "dup.yaml:4: a.b: duplicate key (first set on line 2)"
 
 
-def test_bad_syntax_names_the_file_and_line() -> None:
+def test_an_unclosed_bracket_is_reported_where_it_was_opened() -> None:
     with pytest.raises(ConfigError) as caught:
         parse_yaml("a: 1\nb: [1, 2\nc: 3\n", Path("bad.yaml"))
 
-    error = caught.value
-    assert error.file == "bad.yaml"
-    assert error.line is not None and error.line >= 2
-    assert str(error).startswith(f"bad.yaml:{error.line}: invalid YAML:")
+    assert str(caught.value) == (
+        "bad.yaml:2: invalid YAML: while parsing a flow sequence (line 2): expected ',' or ']', but got ':' (line 3)"
+    )
+
+
+def test_a_misindented_key_is_reported_where_the_parser_stopped() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_yaml("a:\n  - x\n  y: 1\n", Path("bad.yaml"))
+
+    assert caught.value.line == 3
+    assert str(caught.value).startswith("bad.yaml:3: invalid YAML: ")
 
 
 def test_a_missing_file_is_one_clear_error(tmp_path: Path) -> None:
