@@ -3,7 +3,8 @@
 Generates a realistic result set (N runs × D days, the result-table contract
 of docs/architecture.md), then, in one process and one run, writes it
 
-  * as Parquet, the way the sweep does: runs.parquet + daily.parquet (pyarrow);
+  * as Parquet, with the sweep's own writer: runs.parquet + daily.parquet
+    (`ds1ray.sweep.results.write_frame`: pandas/pyarrow, atomic rename);
   * into PostgreSQL with `Store.record_sweep_cohort` (binary COPY, one
     transaction per cohort, committed durably),
 
@@ -32,9 +33,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ds1ray.store import Store, migrate_store, open_store
+from ds1ray.sweep.results import write_frame
 
 DEFAULT_DB = "postgresql://postgres@127.0.0.1:5432/ds1ray_bench"
 
@@ -105,9 +106,10 @@ def make_results(runs: int, days: int, seed: int = 7) -> tuple[pd.DataFrame, pd.
 
 
 def write_parquet(folder: Path, runs: pd.DataFrame, daily: pd.DataFrame) -> float:
+    """The sweep's own writer (pandas/pyarrow to_parquet, then an atomic rename)."""
     started = time.perf_counter()
-    pq.write_table(pa.Table.from_pandas(runs, preserve_index=False), folder / "runs.parquet")
-    pq.write_table(pa.Table.from_pandas(daily, preserve_index=False), folder / "daily.parquet")
+    write_frame(folder / "runs.parquet", runs)
+    write_frame(folder / "daily.parquet", daily)
     return time.perf_counter() - started
 
 

@@ -21,6 +21,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from ds1ray.store import Store, migrate_store, open_store
+from ds1ray.store.postgres_backend import describe_connect_error
 
 SERVER_URL = os.environ.get("DS1_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/")
 PREFIX = f"ds1ray_test_{os.getpid()}"
@@ -81,7 +82,7 @@ def postgres_server() -> Iterator[PostgresServer]:
         with server.admin():
             pass
     except psycopg.Error as error:
-        reason = f"no PostgreSQL server at {SERVER_URL}: {str(error).strip().splitlines()[-1]}"
+        reason = f"no PostgreSQL server at {SERVER_URL}: {describe_connect_error(error)}"
         if os.environ.get("DS1_REQUIRE_POSTGRES") == "1":
             pytest.fail(f"{reason} (DS1_REQUIRE_POSTGRES=1)")
         pytest.skip(reason)
