@@ -164,9 +164,11 @@ def main(argv: list[str] | None = None) -> int:
             rounds.append({"parquet_seconds": parquet_seconds, "postgres_seconds": store_seconds,
                            "ratio": store_seconds / parquet_seconds,
                            "parquet_bytes": parquet_bytes})
+            load = os.getloadavg()[0]
+            rounds[-1]["load_average"] = load
             print(f"round {round_index + 1}: Parquet {parquet_seconds:.2f} s, "
-                  f"PostgreSQL {store_seconds:.2f} s, ratio {store_seconds / parquet_seconds:.2f}",
-                  flush=True)
+                  f"PostgreSQL {store_seconds:.2f} s, ratio {store_seconds / parquet_seconds:.2f} "
+                  f"(load average {load:.1f} on {os.cpu_count()} CPUs)", flush=True)
             if not args.keep:
                 delete_experiment(store, experiment)
     best = min(rounds, key=lambda r: r["ratio"])

@@ -420,9 +420,8 @@ def _assemble_daily(
     for name, spec in specs:
         dtype = restore_dtype(spec)
         if name == "run_id":
-            data[name] = pd.Series(
-                run_ids.to_numpy(dtype=object)[position], dtype=object
-            ).astype(dtype)
+            # Taking from the (already typed) runs column avoids millions of Python strings.
+            data[name] = run_ids.take(position).reset_index(drop=True).astype(dtype)
         else:
             data[name] = pd.Series(columns[name][order]).astype(dtype)
     return pd.DataFrame(data, columns=[name for name, _ in specs])
