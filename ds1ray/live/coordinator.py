@@ -28,8 +28,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from functools import partial
-from datetime import UTC, datetime
 from typing import Any
 
 import ray
@@ -48,7 +48,7 @@ from ds1ray.live.agent_host import (
     published_events,
 )
 from ds1ray.live.schedules import BusinessCalendar, Tick, business_start_date
-from ds1ray.store.events import Event
+from ds1ray.store.events import EVENT_COLUMNS, Event, event_from_row
 from ds1ray.store.outbox import OutboxRelay, RelayReport
 from ds1ray.store.store import Store, open_store
 from ds1ray.store.transaction import Transaction
@@ -124,37 +124,66 @@ def _slot_of_order(tx: Transaction, order: dict[str, Any], event_id: str) -> int
 # The relay ------------------------------------------------------------------------------
 
 class LiveRelay(OutboxRelay):
-    """`OutboxRelay` on PostgreSQL; on SQLite it delivers outside the claiming transaction."""
+    """`OutboxRelay` with a backoff per row, and delivery outside the claim on SQLite.
+
+    A row that failed waits `retry_base · (2^attempts − 1)` seconds from its first
+    failure before the next try (an ORDER_REFUNDED that came before its
+    ORDER_PAID waits for it), and is dead-lettered after `max_attempts`.
+    """
+
+    def __init__(self, store: Store, publish: Any, *, retry_base: float = 0.5, **options: Any) -> None:
+        super().__init__(store, publish, **options)
+        self.retry_base = retry_base
 
     def drain_once(self) -> RelayReport:
         if self.store.dialect == "postgresql":
-            return super().drain_once()
-        rows = self.store.run(self._pending)
+            # Claimed rows stay locked (FOR UPDATE SKIP LOCKED) while they are delivered.
+            return self.store.run(self._deliver_claimed)
+        rows = self.store.run(self._claim)
         report = RelayReport()
         for outbox_id, attempts, event in rows:
             try:
                 self.publish(event)
             except Exception as error:  # recorded on the row, dead-lettered after max_attempts
-                def fail(tx: Transaction, outbox_id: int = outbox_id, attempts: int = attempts,
-                         event: Event = event, error: Exception = error) -> None:
-                    self._record_failure(tx, outbox_id, attempts + 1, event, error, report)
-
-                self.store.run(fail)
+                self.store.run(partial(self._failed, outbox_id=outbox_id, attempts=attempts,
+                                       event=event, error=error, report=report))
                 continue
             self.store.run(partial(_mark_published, outbox_id=outbox_id))
             report.published.append(event.event_id)
         return report
 
-    def _pending(self, tx: Transaction) -> list[tuple[int, int, Event]]:
-        from ds1ray.store.events import EVENT_COLUMNS, event_from_row
+    def _deliver_claimed(self, tx: Transaction) -> RelayReport:
+        report = RelayReport()
+        for outbox_id, attempts, event in self._claim(tx):
+            try:
+                self.publish(event)
+            except Exception as error:  # recorded on the row, dead-lettered after max_attempts
+                self._failed(tx, outbox_id=outbox_id, attempts=attempts, event=event, error=error,
+                             report=report)
+                continue
+            _mark_published(tx, outbox_id=outbox_id)
+            report.published.append(event.event_id)
+        return report
 
+    def _failed(self, tx: Transaction, *, outbox_id: int, attempts: int, event: Event,
+                error: Exception, report: RelayReport) -> None:
+        self._record_failure(tx, outbox_id, attempts + 1, event, error, report)
+
+    def _claim(self, tx: Transaction) -> list[tuple[int, int, Event]]:
+        lock = " FOR UPDATE OF o SKIP LOCKED" if tx.backend == "postgresql" else ""
         columns = ", ".join(f"e.{column}" for column in EVENT_COLUMNS)
         rows = tx.execute(
-            f"SELECT o.id, o.attempts, {columns} FROM outbox o JOIN event_log e "
+            f"SELECT o.id, o.attempts, o.first_failed_at, {columns} FROM outbox o JOIN event_log e "
             "ON e.event_id = o.event_id WHERE o.published_at IS NULL AND o.dead_lettered_at IS NULL "
-            "ORDER BY o.id LIMIT %s", [self.batch_size]).fetchall()
-        return [(int(oid), int(attempts), event_from_row(tx, tuple(rest)))
-                for oid, attempts, *rest in rows]
+            f"ORDER BY o.id LIMIT %s{lock}", [self.batch_size]).fetchall()
+        now = tx.now()
+        due = []
+        for outbox_id, attempts, first_failed, *event_row in rows:
+            failed_at = tx.dialect.load_timestamp(first_failed)
+            wait = self.retry_base * (2 ** min(int(attempts), 16) - 1)
+            if failed_at is None or now >= failed_at + timedelta(seconds=wait):
+                due.append((int(outbox_id), int(attempts), event_from_row(tx, tuple(event_row))))
+        return due
 
 
 def _mark_published(tx: Transaction, *, outbox_id: int) -> None:
@@ -175,11 +204,12 @@ class Coordinator:
         background: run the relay and the schedules in a thread (False: tests drive them).
         relay_interval: seconds between relay passes when the outbox is empty.
         max_attempts: deliveries of one event before it is dead-lettered.
+        retry_base: seconds before the first retry of a failed delivery (then doubling).
     """
 
     def __init__(self, config: Config, store_url: str, agent_ids: list[str], *,
                  market: str | None = None, background: bool = True, relay_interval: float = 0.2,
-                 max_attempts: int = 5) -> None:
+                 max_attempts: int = 8, retry_base: float = 0.5) -> None:
         self.store = open_store(store_url)
         self.agent_ids = list(agent_ids)
         self.market = market
@@ -188,7 +218,7 @@ class Coordinator:
                                          business_start_date(self.store, datetime.now(UTC).date()))
         self.bus: CohortBus = build_bus(config, {a: self._deliverer(a) for a in self.agent_ids})
         self.relay = LiveRelay(self.store, self._publish, name=RELAY_HANDLER,
-                               max_attempts=max_attempts)
+                               max_attempts=max_attempts, retry_base=retry_base)
         self.outcomes: Counter[str] = Counter()
         self.totals = RelayReport()
         self.last_error: str | None = None

@@ -253,7 +253,7 @@ class LiveInstance:
 
 def start_live(config: Config, *, store_url: str | None = None,
                live_adapters: Mapping[str, LiveAdapterSpec] | None = None,
-               background: bool = True, relay_interval: float = 0.2, max_attempts: int = 5,
+               background: bool = True, relay_interval: float = 0.2, max_attempts: int = 8,
                http: bool = True, port: int | None = None) -> LiveInstance:
     """Start the live business on the connected Ray cluster (see the module docstring)."""
     check_secrets(config)
