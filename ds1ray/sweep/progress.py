@@ -45,6 +45,7 @@ class Progress:
         self.every = every
         self.reused = 0
         self.done = 0
+        self.partial_run_days = 0.0
         self._started = time.perf_counter()
         self._last_shown = float("-inf")
         self._interactive = bool(getattr(self.stream, "isatty", lambda: False)())
@@ -63,26 +64,39 @@ class Progress:
             self._write(f"sweep {self.name}: {text}")
 
     def advance(self, runs: int) -> None:
+        """`runs` more runs finished (their cohort's files are written)."""
         self.done += runs
+        self.partial_run_days = 0.0
         self.show(force=self.done >= self.total)
+
+    def in_flight(self, run_days: float) -> None:
+        """Run-days simulated so far by cohorts not yet finished; refreshes the report."""
+        self.partial_run_days = run_days
+        self.show()
 
     @property
     def elapsed(self) -> float:
         return time.perf_counter() - self._started
 
+    def run_days(self) -> float:
+        """Run-days simulated in this invocation, cohorts in flight included."""
+        return (self.done - self.reused) * self.days + self.partial_run_days
+
     def run_days_per_s(self) -> float:
         elapsed = self.elapsed
-        return (self.done - self.reused) * self.days / elapsed if elapsed > 0 else 0.0
+        return self.run_days() / elapsed if elapsed > 0 else 0.0
 
     def line(self) -> str:
-        share = 100.0 * self.done / self.total if self.total else 100.0
+        # Runs in flight count by the share of their days done.
+        runs = min(self.total, self.done + int(self.partial_run_days // max(1, self.days)))
+        share = 100.0 * runs / self.total if self.total else 100.0
         rate = self.run_days_per_s()
-        remaining = (self.total - self.done) * self.days
+        remaining = self.total * self.days - self.reused * self.days - self.run_days()
         eta = format_duration(remaining / rate) if rate > 0 else "?"
         if self.done >= self.total:
             eta = "done"
         return (
-            f"sweep {self.name}: {self.done:,}/{self.total:,} runs ({share:.0f} %), "
+            f"sweep {self.name}: {runs:,}/{self.total:,} runs ({share:.0f} %), "
             f"{rate:,.0f} run-days/s, elapsed {format_duration(self.elapsed)}, ETA {eta}"
         )
 

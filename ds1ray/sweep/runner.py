@@ -129,7 +129,7 @@ def run_sweep(
                 )
                 meter.start(already_done=len(done))
                 simulate_started = time.perf_counter()
-                finished = run_cohorts(cohorts, config, experiment.days, pool, on_wait=meter.show)
+                finished = run_cohorts(cohorts, config, experiment.days, pool, on_wait=meter.in_flight)
                 for cohort, result, info in finished:
                     runs_df, daily_df = _with_parameters(cohort, result, dtypes)
                     store.write(cohort.key, runs_df, daily_df, _cohort_info(cohort, info, order))

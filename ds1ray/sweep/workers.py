@@ -80,8 +80,10 @@ def ray_session(address: str | None) -> Iterator[ClusterInfo]:
         if address is not None:
             check_reachable(address)
         try:
+            # "local" starts a fresh Ray even when another one runs on this machine: a bare
+            # ray.init() would join whatever cluster `ray start` left behind.
             ray.init(
-                address=address,
+                address=address or "local",
                 include_dashboard=False,
                 log_to_driver=False,
                 logging_level=logging.WARNING,
@@ -105,15 +107,31 @@ def ray_session(address: str | None) -> Iterator[ClusterInfo]:
 
 
 class CohortWorker:
-    """One pool member: simulates whole cohorts in its own process."""
+    """One pool member: simulates whole cohorts in its own process.
+
+    It steps the cohort a day at a time (what `ds1ray.cohort.simulate` does in
+    one call) and keeps the day count, which `days_done` answers from a second
+    thread while a cohort runs, so progress moves within long cohorts too.
+    """
+
+    def __init__(self) -> None:
+        self._days_done = 0
 
     def simulate(self, config: Any, runs: Sequence[RunSpec], days: int) -> tuple[CohortResult, dict[str, Any]]:
-        from ds1ray.cohort import simulate
+        from ds1ray.cohort import Cohort as SimulatedCohort
 
         started = time.perf_counter()
-        result = simulate(config, list(runs), days)
+        self._days_done = 0
+        simulation = SimulatedCohort(config, list(runs), days)
+        while simulation.day < days:
+            simulation.step()
+            self._days_done = simulation.day
+        result = simulation.result()
         info = {"seconds": time.perf_counter() - started, "pid": os.getpid(), "node": _node_id()}
         return result, info
+
+    def days_done(self) -> int:
+        return self._days_done
 
 
 def _node_id() -> str:
@@ -128,20 +146,22 @@ def run_cohorts(
     days: int,
     workers: int,
     *,
-    on_wait: Callable[[], None] = lambda: None,
+    on_wait: Callable[[float], None] = lambda run_days: None,
 ) -> Iterator[tuple[Cohort, CohortResult, dict[str, Any]]]:
     """Simulate `cohorts` on `workers` actors; yields each as it finishes.
 
-    The next cohort is handed to an actor before the finished one is yielded, so
-    the actor computes while the caller writes files. `on_wait` is called about
-    once a second while nothing finishes (to refresh progress).
+    While nothing finishes, about once a second, `on_wait` gets the run-days
+    the cohorts in flight have simulated so far (for progress).
     """
     import ray
 
     if not cohorts:
         return
-    remote_worker: Any = ray.remote(num_cpus=1)(CohortWorker)
-    pool = [remote_worker.remote() for _ in range(max(1, min(workers, len(cohorts))))]
+    # max_concurrency=2: `days_done` is answered while `simulate` runs; one cohort per actor at a time.
+    remote_worker: Any = ray.remote(CohortWorker)
+    pool = [
+        remote_worker.options(num_cpus=1, max_concurrency=2).remote() for _ in range(max(1, min(workers, len(cohorts))))
+    ]
     config_ref = ray.put(config)  # shipped once, shared by every call
     queue = deque(cohorts)
     in_flight: dict[Any, tuple[Any, Cohort]] = {}
@@ -151,16 +171,32 @@ def run_cohorts(
             cohort = queue.popleft()
             in_flight[actor.simulate.remote(config_ref, cohort.runs, days)] = (actor, cohort)
 
+    # Progress polls never block: an actor still starting (or busy starting its cohort) answers later.
+    polls: dict[Any, Any] = {}  # actor → ObjectRef of its pending days_done()
+    days_done: dict[Any, int] = {}
+
+    def run_days_in_flight() -> float:
+        if polls:
+            answered, _ = ray.wait(list(polls.values()), num_returns=len(polls), timeout=0)
+            for actor, ref in list(polls.items()):
+                if ref in answered:
+                    days_done[actor] = ray.get(polls.pop(actor))
+        for actor, _ in in_flight.values():
+            if actor not in polls:
+                polls[actor] = actor.days_done.remote()
+        return float(sum(len(cohort.runs) * days_done.get(actor, 0) for actor, cohort in in_flight.values()))
+
     try:
         for actor in pool:
             submit(actor)
         while in_flight:
             ready, _ = ray.wait(list(in_flight), num_returns=1, timeout=1.0)
             if not ready:
-                on_wait()
+                on_wait(run_days_in_flight())
                 continue
             actor, cohort = in_flight.pop(ready[0])
             result, info = ray.get(ready[0])
+            days_done[actor] = 0  # a poll answered late must not count the finished cohort twice
             submit(actor)
             yield cohort, result, info
     finally:

@@ -30,7 +30,7 @@ def ray_cluster() -> Iterator[None]:
 
     started_here = not ray.is_initialized()
     if started_here:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     if started_here:
         ray.shutdown()

@@ -52,3 +52,14 @@ def test_disabled_progress_writes_nothing() -> None:
     progress.advance(2)
     progress.finish()
     assert stream.getvalue() == ""
+
+
+def test_cohorts_in_flight_count_by_their_days_done_toward_runs_rate_and_eta() -> None:
+    stream = io.StringIO()
+    progress = Progress("demo", total_runs=10, days=100, stream=stream, every=0.0)
+    progress.start()
+    progress.in_flight(450.0)  # e.g. 5 runs half-way
+    assert "4/10 runs (40 %)" in stream.getvalue().splitlines()[-1]
+    assert progress.run_days() == 450.0
+    progress.advance(5)
+    assert progress.run_days() == 500.0
