@@ -116,7 +116,7 @@ def compare(
         group_runs = runs[runs[by] == group]
         paired = None
         if group != baseline_key:
-            paired = group_runs.merge(base_runs, on=match_on, suffixes=("", "__base"), validate="one_to_one")
+            paired = _pair(group_runs, base_runs, match_on, group)
         for metric in metrics:
             values = group_runs[metric].to_numpy(dtype=float, na_value=np.nan)
             mean, low, high = mean_ci(values, level)
@@ -133,6 +133,16 @@ def compare(
     table = pd.DataFrame(rows, columns=COLUMNS)
     table.attrs.update(by=by, baseline=baseline_key, matched_on=match_on)
     return table
+
+
+def _pair(runs: pd.DataFrame, base: pd.DataFrame, match_on: list[str], group: object) -> pd.DataFrame:
+    try:
+        return runs.merge(base, on=match_on, suffixes=("", "__base"), validate="one_to_one")
+    except pd.errors.MergeError:
+        raise UserError(
+            f"cannot pair group {group} with the baseline: runs are not unique on "
+            f"({', '.join(match_on)}); group by strategy or by a swept parameter"
+        ) from None
 
 
 def _paired(paired: pd.DataFrame | None, metric: str, level: float) -> dict[str, float]:

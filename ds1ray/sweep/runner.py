@@ -137,6 +137,13 @@ def run_sweep(
                         recorder.record(experiment.name, identity, runs_df, daily_df, cohort.key)
                     meter.advance(len(cohort.runs))
         timings["simulate"] = time.perf_counter() - simulate_started if pending else 0.0
+    except KeyboardInterrupt:
+        meter.finish()
+        kept = sum(len(ids) for ids in store.done_run_ids().values())
+        meter.note(
+            f"interrupted; {kept:,} of {len(runs):,} runs are kept in {store.dir}, run the same command to resume"
+        )
+        raise
     finally:
         meter.finish()
         if recorder is not None:

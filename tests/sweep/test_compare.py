@@ -104,3 +104,9 @@ def test_the_text_table_shows_each_metric_with_intervals_and_paired_widths() -> 
     assert text.startswith("net_profit\n")
     assert "Δ vs baseline (paired)" in text and "CI width paired/unpaired" in text
     assert "\nbankrupt\n" in text
+
+
+def test_grouping_by_a_column_that_leaves_pairs_ambiguous_is_a_user_error() -> None:
+    with pytest.raises(UserError, match=r"cannot pair group .* not unique"):
+        # Without its parameter column, two runs share each (seed, strategy).
+        compare(_runs().drop(columns="market.traffic.cpm"), metrics=["net_profit"])

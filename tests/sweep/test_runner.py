@@ -171,7 +171,7 @@ def test_an_interrupted_sweep_keeps_finished_cohorts_and_resumes(
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
-    assert "interrupted" in stderr
+    assert "interrupted" in stderr and "run the same command to resume" in stderr
     kept = len(CohortStore(out).done_keys())
     assert 1 <= kept < 60 and not (out / "runs.parquet").exists()
     summary = run_sweep(path, out_dir=out, cohort_size=1, progress=False)
