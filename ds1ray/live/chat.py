@@ -48,7 +48,7 @@ from typing import Any
 from ds1ray.adapters.live.openai_chat import ChatCompletions, ChatResult, tool
 from ds1ray.config.bootstrap import AiPolicy
 from ds1ray.live.backend import COMMANDS, LiveBackend
-from ds1ray.live.resilience import PlatformError
+from ds1ray.live.resilience import CircuitBreaker, PlatformError, Resilience, RetryPolicy, TokenBucket
 
 MAX_TOOL_ROUNDS = 4
 MAX_MESSAGE_CHARS = 2000
@@ -302,7 +302,19 @@ class CeoChat:
         model = None
         if ai.mode == "live" and ai.base_url:
             key = config.secret(ai.secret) if ai.secret else "none"
-            model = ChatCompletions(ai.base_url, key, config.bootstrap.ai_policy.model)
+            policies = config.bootstrap.policies
+            # The overlay's retry and breaker policies and the AI port's rate; a user waits on the
+            # answer, so a long Retry-After fails fast (503) instead of holding the request.
+            guard = Resilience(
+                "ai",
+                retry=RetryPolicy(max_attempts=policies.retry.max_attempts, base_delay=policies.retry.base_delay_s,
+                                  max_delay=policies.retry.max_delay_s, max_retry_after=10.0,
+                                  total_timeout=float(ai.timeout_s)),
+                breaker=CircuitBreaker("ai", failure_threshold=policies.circuit_breaker.failure_threshold,
+                                       reset_timeout=policies.circuit_breaker.reset_timeout_s),
+                rate_limiter=TokenBucket(ai.rate_limit_per_minute / 60.0, max(1.0, ai.rate_limit_per_minute / 60.0)),
+            )
+            model = ChatCompletions(ai.base_url, key, config.bootstrap.ai_policy.model, resilience=guard)
         return cls(backend, config.bootstrap.ai_policy, model=model)
 
     def answer(self, message: str) -> ChatAnswer:

@@ -80,14 +80,21 @@ function renderKpis(kpis) {
   });
 }
 
+// The fields worth a glance, in this order; other scalar fields follow while there is room.
+const SUMMARY_FIRST = ["command", "argument", "target", "order_name", "amount_cents", "currency",
+  "financial_status", "reason", "status"];
+const SUMMARY_SKIP = /(_gid|_at|^dedupe_key|^customer_email|^customer_ref)$/;
+
 function summary(payload) {
-  const parts = [];
-  for (const [key, value] of Object.entries(payload || {})) {
-    if (value === null || typeof value === "object") continue;
-    parts.push(`${key}=${key.endsWith("_cents") ? money(value) : value}`);
-    if (parts.length >= 5) break;
-  }
-  return parts.join(" ");
+  const entries = Object.entries(payload || {}).filter(([key, value]) =>
+    value !== null && typeof value !== "object" && !SUMMARY_SKIP.test(key)
+    // JSON numbers past 2^53 (Shopify ids) arrive rounded in JavaScript: not shown rather than wrong.
+    && !(typeof value === "number" && !Number.isSafeInteger(value) && Number.isInteger(value)));
+  const rank = ([key]) => (SUMMARY_FIRST.includes(key) ? SUMMARY_FIRST.indexOf(key) : SUMMARY_FIRST.length);
+  entries.sort((a, b) => rank(a) - rank(b));
+  return entries.slice(0, 5)
+    .map(([key, value]) => `${key}=${key.endsWith("_cents") ? money(value) : value}`)
+    .join(" ");
 }
 
 async function refresh() {
