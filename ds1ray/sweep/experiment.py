@@ -162,9 +162,9 @@ class Experiment(_Spec):
     def fingerprint(self) -> dict[str, Any]:
         """Everything in the spec that decides results, as plain JSON data."""
         data = self.model_dump(mode="json", exclude={"description"})
-        data["scenario"]["script"] = [dict(s) for s in data["scenario"].get("script") or []]
-        if self._script() is not None:
-            data["scenario"]["script"] = self.scenario_overrides()[SCRIPT_PATH]
+        # A script file counts by what it says, not by its name.
+        script = self._script()
+        data["scenario"]["script"] = None if script is None else [shock.model_dump(mode="json") for shock in script]
         return data
 
     def _script(self) -> list[ScriptedShock] | None:
