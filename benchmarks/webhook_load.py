@@ -264,6 +264,15 @@ def bench_store(store: str, db_url: str, rates: list[int], seconds: float, dupli
     return steps
 
 
+def http_parser() -> str:
+    """Which HTTP parser uvicorn's `http="auto"` picks here (httptools if installed, else h11)."""
+    try:
+        import httptools  # noqa: F401
+    except ImportError:
+        return "h11"
+    return "httptools"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--serve", metavar="DB_URL", help=argparse.SUPPRESS)
@@ -280,8 +289,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     rates = [int(rate) for rate in args.rates.split(",")]
     rng = random.Random(7)
-    print(f"webhook load: {platform.python_version()}, {os.cpu_count()} CPUs, {args.seconds:g} s per rate, "
-          f"{args.duplicates:.0%} duplicates, {CONNECTIONS} client connections", flush=True)
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(f"webhook load: Python {platform.python_version()}, {os.cpu_count()} CPUs (load average {load}), "
+          f"{args.seconds:g} s per rate, {args.duplicates:.0%} duplicates, {CONNECTIONS} client connections, "
+          f"HTTP parser {http_parser()}", flush=True)
     steps: list[Step] = []
     for store in args.stores.split(","):
         if store == "sqlite":
@@ -299,7 +310,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             parser.error(f"unknown store {store!r} (sqlite or postgresql)")
     if args.json:
-        args.json.write_text(json.dumps({"steps": [asdict(step) for step in steps]}, indent=2))
+        args.json.write_text(json.dumps({"load_average": os.getloadavg(), "http_parser": http_parser(),
+                                         "steps": [asdict(step) for step in steps]}, indent=2))
     return 0 if all(step.ok for step in steps) else 1
 
 
