@@ -209,17 +209,17 @@ def test_after_bankruptcy_nothing_changes(config: Config) -> None:
     while cohort.day < DAYS:
         cohort.step()
         world = cohort.world
-        for row in np.nonzero(~world.alive)[0]:
+        for row in np.nonzero(~world.alive)[0].tolist():
             snapshot = {c: int(world.ledger.totals[c][row]) for c in CATEGORIES}
             snapshot["cash"] = int(world.ledger.cash[row])
             snapshot.update({k: int(v[row]) for k, v in world.totals.items()})
             if row in frozen:
                 assert snapshot == frozen[row], f"run {row} changed after bankruptcy on day {cohort.day - 1}"
             else:
-                frozen[int(row)] = snapshot
+                frozen[row] = snapshot
     assert frozen, "the varied cohort should hold at least one bankruptcy"
     result = cohort.result()
-    for row, run in result.runs.iterrows():
+    for _, run in result.runs.iterrows():
         if pd.isna(run["bankrupt_day"]):
             continue
         day = int(run["bankrupt_day"])
@@ -228,7 +228,7 @@ def test_after_bankruptcy_nothing_changes(config: Config) -> None:
         assert (after["cash"] == run["final_cash"]).all()
         for name in ("revenue", "ad_spend", "orders", "sessions", "checkouts", "refunds", "tickets",
                      "active_products"):
-            assert (after[name] == 0).all(), (row, name)
+            assert (after[name] == 0).all(), (run["run_id"], name)
         # Bankruptcy means ten days in the red in a row.
         before = result.daily[(result.daily["run_id"] == run["run_id"]) & (result.daily["day"] <= day)]
         assert (before["cash"].tail(10) < 0).all()

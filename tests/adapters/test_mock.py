@@ -65,7 +65,7 @@ def test_the_protocol_method_lists_are_what_the_ports_module_documents() -> None
 
 def test_every_mock_adapter_class_is_a_facade_over_the_world(world: World) -> None:
     adapters = mock_ports(world)
-    assert all(a.world is world for a in adapters.values())  # type: ignore[attr-defined]
+    assert all(a.world is world for a in adapters.values())
     assert {type(a).__module__ for a in adapters.values()} == {mock.__name__}
 
 
@@ -74,19 +74,19 @@ def test_the_adapters_agree_with_each_other_through_the_shared_world(world: Worl
     world.begin_day(0)
     shop, ads, competitor, supplier = (adapters[p] for p in ("shop", "ads", "competitor", "supplier"))
     run, product = np.array([0, 1]), np.array([3, 3])
-    shop.publish(run, product, np.array([2999, 2999]), np.array([28, 28]), np.array([True, True]))  # type: ignore[attr-defined]
-    ads.set_budgets(run, product, np.array([5000, 0]))  # type: ignore[attr-defined]
-    batches = shop.poll()  # type: ignore[attr-defined]
+    shop.publish(run, product, np.array([2999, 2999]), np.array([28, 28]), np.array([True, True]))
+    ads.set_budgets(run, product, np.array([5000, 0]))
+    batches = shop.poll()
     assert [b.type for b in batches][:2] == ["CHECKOUT_STARTED", "ORDER_PAID"]
-    spend, _, _ = ads.insights()  # type: ignore[attr-defined]
+    spend, _, _ = ads.insights()
     assert spend[0, 3] == 5000 and spend[1, 3] == 0
     # The shop's balance is the ledger: starting cash, less what the ad platform charged, plus sales.
-    balance = shop.balance()  # type: ignore[attr-defined]
+    balance = shop.balance()
     np.testing.assert_array_equal(balance, world.ledger.cash)
     assert balance[0] == 300_000 - 5000 + world.ledger.totals["revenue"][0] - world.ledger.totals["payment_fees"][0]
     # Quotes, competitor prices and the catalog describe the same products.
-    cost, days, rating = supplier.quotes(run, product)  # type: ignore[attr-defined]
+    cost, days, rating = supplier.quotes(run, product)
     assert cost.shape == days.shape == rating.shape == (2, 3)
     np.testing.assert_array_equal(cost, world.catalog.landed_cost_cents()[run, product])
-    prices = competitor.prices(run, product)  # type: ignore[attr-defined]
+    prices = competitor.prices(run, product)
     np.testing.assert_array_equal(prices, np.rint(world.catalog.market_price(0)[run, product] * 100))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ds1ray.agents import Agent
-from ds1ray.agents.marketing import KILLED, PAID
+from ds1ray.agents.marketing import KILLED, PAID, Marketing
 from ds1ray.cohort import Cohort
 from ds1ray.config import Config
 from ds1ray.events.batch import EventBatch
@@ -124,6 +124,7 @@ def test_in_a_cohort_killed_campaigns_had_spent_past_the_threshold_with_roas_bel
               "ops.escalation_ticket_rate": 1.0}  # no escalations: every kill comes from the rule
     cohort = Cohort(config, [RunSpec("mk", s, "strict", strict) for s in range(6)], 60)
     marketing, world = cohort.agents["marketing"], cohort.world
+    assert isinstance(marketing, Marketing)
     kills: list[tuple[int, int, int, int]] = []
 
     def on_batch(batch: EventBatch) -> None:

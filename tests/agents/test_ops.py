@@ -7,6 +7,7 @@ from collections.abc import Callable
 import numpy as np
 from market.recording import Recorded
 
+from ds1ray.agents.ops import Ops
 from ds1ray.cohort import Cohort
 from ds1ray.config import Config
 from ds1ray.events.batch import EventBatch
@@ -53,6 +54,7 @@ def test_a_product_with_too_many_complaints_is_escalated_once(cohort_on_day_zero
     cohort = cohort_on_day_zero([RunSpec("ops", 0, "strict", {"ops.escalation_ticket_rate": 0.25,
                                                               "ops.escalation_min_orders": 4})])
     ops = cohort.agents["ops"]
+    assert isinstance(ops, Ops)
     ops.supplier_of[0, 2] = 0
     ops.orders[0, 2] = 8  # as if eight orders had been placed for product 2
 

@@ -64,7 +64,7 @@ def test_competitor_pricing_follows_the_competitor_price_and_respects_the_floor(
     cohort = cohort_on_day_zero([RunSpec("store", s, "comp", {"store.pricing": "competitor",
                                                                "store.competitor_delta": delta}) for s in range(4)])
     run, product = _every_slot(cohort)
-    competitor = cohort.ports["competitor"].prices(run, product)  # type: ignore[attr-defined]
+    competitor = cohort.ports["competitor"].prices(run, product)
     # Half the products cost little (the competitor rule decides), half cost more than competitors charge.
     cost = np.where(product % 2 == 0, competitor // 4, competitor)
     pages = published(cohort.agents["store"].handle(_sourced(run, product, cost)), "PAGE_PUBLISHED")

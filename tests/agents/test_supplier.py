@@ -7,6 +7,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
+from ds1ray.agents.supplier import Supplier
 from ds1ray.cohort import Cohort
 from ds1ray.events.batch import EventBatch
 from ds1ray.runspec import RunSpec
@@ -53,6 +54,7 @@ def test_a_stock_out_at_the_current_supplier_switches_or_waits(
         on_stockout: str, switches: bool, cohort_on_day_zero: Callable[..., Cohort]) -> None:
     cohort = cohort_on_day_zero([RunSpec("sup", 2, on_stockout, {"supplier.on_stockout": on_stockout})])
     supplier, world = cohort.agents["supplier"], cohort.world
+    assert isinstance(supplier, Supplier)
     supplier.handle(_ideas(1, 2))
     current = supplier.current[0, :2].copy()
     world.stockout_until[0, 0, current[0]] = 10  # product 0's supplier is out of stock for ten days

@@ -89,5 +89,5 @@ def test_every_ticket_gets_a_reply_ai_written_when_the_budget_allows(
                                  RunSpec("support", 0, "plain", {"support.use_ai_replies": False})])
     world = cohort.world
     cohort.agents["support"].handle(EventBatch.concat([_tickets(0), _tickets(1, first_order=100)]))
-    np.testing.assert_array_equal(cohort.ports["email"].sent, [5, 5])  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(cohort.ports["email"].sent, [5, 5])
     assert world.ai_calls[0] == 5 and world.ai_calls[1] == 0

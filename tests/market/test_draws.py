@@ -116,9 +116,9 @@ def test_edge_cases_give_degenerate_counts() -> None:
 
 def test_draws_broadcast_scalar_parameters_over_array_uniforms() -> None:
     u = GRID[::5000]
-    np.testing.assert_array_equal(draws.poisson(u, 4.0), draws.poisson(u, np.full(u.size, 4.0)))
+    np.testing.assert_array_equal(draws.poisson(u, np.asarray(4.0)), draws.poisson(u, np.full(u.size, 4.0)))
     expected = draws.binomial(u, np.full(u.size, 9), np.full(u.size, 0.4))
-    np.testing.assert_array_equal(draws.binomial(u, 9, 0.4), expected)
+    np.testing.assert_array_equal(draws.binomial(u, np.asarray(9), np.asarray(0.4)), expected)
 
 
 def test_lognormal_has_the_given_median_and_lognormal_mean_cv_the_given_mean_and_cv() -> None:
