@@ -179,3 +179,46 @@ def test_revenue_and_fees_are_posted_per_order_in_integer_cents(make_world: Make
     fee_per_order = round(2499 * 0.029) + 30  # Stripe: 2.9 % + 30¢
     np.testing.assert_array_equal(world.ledger.totals["payment_fees"], count * fee_per_order)
     world.ledger.check()
+
+
+def test_ai_calls_are_served_within_the_monthly_token_budget_and_charged_in_cents(make_world: MakeWorld) -> None:
+    world = make_world([RunSpec("world", 0, "a", {"market.ai.monthly_token_budget": 6000})], 40)
+    task = world.ai_tasks["product_copy"]  # 420 + 180 tokens: ten calls fit in 6,000
+    tokens = task.prompt_tokens + task.completion_tokens
+    world.begin_day(0)
+    served = world.ai_complete("product_copy", np.zeros(12, np.int64))
+    assert served.sum() == 6000 // tokens and not served[6000 // tokens:].any()
+    assert world.ai_refused[0] == 12 - 6000 // tokens
+    world.end_day(0)
+    # 10 × (420 × $0.15 + 180 × $0.60) per million tokens = $0.00171: posted as whole cents, the rest carried.
+    nanodollars = 10 * (task.prompt_tokens * 150 + task.completion_tokens * 600)
+    assert world.ledger.totals["ai_cost"][0] == nanodollars // 10_000_000
+    assert world.ai_nanodollars[0] == nanodollars % 10_000_000
+    world.begin_day(30)  # a new month: a fresh budget
+    assert world.ai_complete("product_copy", np.zeros(1, np.int64)).all()
+    with pytest.raises(KeyError, match="no AI fixture for task 'poem'"):
+        world.ai_complete("poem", np.zeros(1, np.int64))
+
+
+def test_a_dispute_is_charged_back_with_its_fee_unless_the_order_was_refunded_first(make_world: MakeWorld) -> None:
+    world = make_world([RunSpec("world", 0, "a", {**CALM, "market.aftercare.base_chargeback_rate": 1.0,
+                                                   "market.suppliers.tiers.cheap.failure_rate": 0.0})], 80)
+    world.begin_day(0)
+    n = 6
+    run, product, supplier = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64)
+    order_id, amount = np.arange(n), np.full(n, 2000)
+    placed = world.place_orders(run, product, supplier, order_id, amount)
+    assert placed.accepted.all()
+    world.refund(run[:2], order_id[:2], product[:2], amount[:2], np.zeros(2, np.int64))
+    for day in range(1, 80):
+        world.begin_day(day)
+        world.refund_confirmations()
+        world.end_day(day)
+    # Every buyer disputes; the two refunded orders cannot be charged back; the rest cost amount + $15.
+    charged = world.totals["chargeback_orders"][0]
+    assert charged == n - 2
+    assert world.ledger.totals["chargebacks"][0] == charged * (2000 + 1500)
+    assert world.ledger.totals["refunds"][0] == 2 * 2000
+    # And a charged-back order cannot be refunded afterwards.
+    assert not world.refund(run[2:3], order_id[2:3], product[2:3], amount[2:3], np.zeros(1, np.int64)).any()
+    world.ledger.check()
