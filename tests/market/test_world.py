@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from ds1ray.cohort import build_world, resolve_runs
+from ds1ray.config import Config
 from ds1ray.market.world import World
 from ds1ray.runspec import RunSpec
 
@@ -222,3 +224,23 @@ def test_a_dispute_is_charged_back_with_its_fee_unless_the_order_was_refunded_fi
     # And a charged-back order cannot be refunded afterwards.
     assert not world.refund(run[2:3], order_id[2:3], product[2:3], amount[2:3], np.zeros(1, np.int64)).any()
     world.ledger.check()
+
+
+def test_an_idempotent_world_answers_a_repeated_fulfilment_order_once(config: Config) -> None:
+    runs = [RunSpec("world", 0, "a", {"market.suppliers.tiers.cheap.failure_rate": 0.3})]
+    world = build_world(config, resolve_runs(config, runs), runs, 30, idempotent_orders=True)
+    world.begin_day(0)
+    args = (np.zeros(8, np.int64), np.zeros(8, np.int64), np.zeros(8, np.int64), np.arange(8), np.full(8, 2500))
+    first = world.place_orders(*args)
+    cogs = world.ledger.totals["cogs"][0]
+    again = world.place_orders(*args)  # a webhook delivered twice
+    np.testing.assert_array_equal(again.accepted, first.accepted)
+    np.testing.assert_array_equal(again.cost_cents, first.cost_cents)
+    assert world.ledger.totals["cogs"][0] == cogs  # charged once
+    assert 0 < first.accepted.sum() < 8
+    shipped = []
+    for day in range(1, 30):
+        world.begin_day(day)
+        batch = world.shipped_today()
+        shipped += [] if batch is None else batch["order_id"].tolist()
+    assert sorted(shipped) == np.nonzero(first.accepted)[0].tolist()  # each accepted order ships once
