@@ -238,7 +238,7 @@ def test_an_idempotent_world_answers_a_repeated_fulfilment_order_once(config: Co
     np.testing.assert_array_equal(again.cost_cents, first.cost_cents)
     assert world.ledger.totals["cogs"][0] == cogs  # charged once
     assert 0 < first.accepted.sum() < 8
-    shipped = []
+    shipped: list[int] = []
     for day in range(1, 30):
         world.begin_day(day)
         batch = world.shipped_today()
