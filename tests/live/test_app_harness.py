@@ -84,23 +84,32 @@ class LiveApp:
         return 0.0
 
 
+_shared_postgres: list[PostgresServer] = []
+
+
 @pytest.fixture(scope="session")
 def live_postgres() -> Iterator[PostgresServer]:
-    server = PostgresServer(SERVER_URL)
-    server.template = f"{server.template}_live"  # not the store suite's template, which may exist too
-    try:
-        with server.admin():
-            pass
-    except psycopg.Error as error:
-        reason = f"no PostgreSQL server at {SERVER_URL}: {str(error).strip().splitlines()[-1]}"
-        if os.environ.get("DS1_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"{reason} (DS1_REQUIRE_POSTGRES=1)")
-        pytest.skip(reason)
-    server.make_template()
-    try:
-        yield server
-    finally:
-        server.drop_all()
+    """The test server with a migrated template, made once per session.
+
+    Each module that imports this fixture gets its own fixture definition, hence the
+    process-wide `_shared_postgres`: one template, dropped with the rest at the end.
+    """
+    if not _shared_postgres:
+        server = PostgresServer(SERVER_URL)
+        server.template = f"{server.template}_live"  # not the store suite's template, which may exist too
+        try:
+            with server.admin():
+                pass
+        except psycopg.Error as error:
+            reason = f"no PostgreSQL server at {SERVER_URL}: {str(error).strip().splitlines()[-1]}"
+            if os.environ.get("DS1_REQUIRE_POSTGRES") == "1":
+                pytest.fail(f"{reason} (DS1_REQUIRE_POSTGRES=1)")
+            pytest.skip(reason)
+        server.make_template()
+        _shared_postgres.append(server)
+    yield _shared_postgres[0]
+    if _shared_postgres:
+        _shared_postgres.pop().drop_all()
 
 
 @pytest.fixture(params=[pytest.param("sqlite", id="sqlite"),
