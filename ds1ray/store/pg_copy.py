@@ -20,13 +20,22 @@ COPY_TRAILER = struct.pack(">h", -1)
 DECODE_BATCH_BYTES = 8 << 20
 FLOAT8_OID = 701
 INT8_OID = 20
-# One non-null 8-byte field of a binary COPY row: int32 length, then the value.
-_INT8_FIELD = np.dtype(
-    {"names": ["length", "value"], "formats": [">i4", ">i8"], "offsets": [0, 4], "itemsize": 12}
-)
-_FLOAT8_FIELD = np.dtype(
-    {"names": ["length", "value"], "formats": [">i4", ">f8"], "offsets": [0, 4], "itemsize": 12}
-)
+INT4_OID = 23
+
+
+def _field(kind: np.dtype) -> np.dtype:
+    """One non-null field of a binary COPY row: int32 length, then the value."""
+    return np.dtype({"names": ["length", "value"], "formats": [">i4", kind],
+                     "offsets": [0, 4], "itemsize": 4 + kind.itemsize})
+
+
+_INT8_FIELD = _field(np.dtype(">i8"))
+# Array element dtypes (without byte order) -> (big-endian dtype, PostgreSQL type oid).
+_ARRAY_KINDS: dict[str, tuple[np.dtype, int]] = {
+    "f8": (np.dtype(">f8"), FLOAT8_OID),
+    "i8": (np.dtype(">i8"), INT8_OID),
+    "i4": (np.dtype(">i4"), INT4_OID),
+}
 
 
 def encode_array_rows(
@@ -34,13 +43,15 @@ def encode_array_rows(
 ) -> np.ndarray:
     """Binary COPY rows: int8 columns `scalars` (n,), then 1-D arrays `arrays` (n, days).
 
-    Each array is float8[] when its dtype is floating, else int8[]. Returns an
-    (n, width) uint8 matrix whose bytes are the rows, ready for `copy.write`.
+    Each array is float8[], int8[] or int4[] by its dtype (float64, int64,
+    int32). Returns an (n, width) uint8 matrix whose bytes are the rows, ready
+    for `copy.write`.
     """
     count = len(scalars[0])
     days = arrays[0].shape[1] if arrays else 0
-    array_width = 4 + 20 + days * 12
-    width = 2 + 12 * len(scalars) + array_width * len(arrays)
+    kinds = [_ARRAY_KINDS[np.dtype(matrix.dtype).str[1:]] for matrix in arrays]
+    widths = [4 + 20 + days * (4 + kind.itemsize) for kind, _ in kinds]
+    width = 2 + 12 * len(scalars) + sum(widths)
     out = np.empty((count, width), dtype=np.uint8)
     out[:, 0:2] = np.frombuffer(struct.pack(">h", len(scalars) + len(arrays)), dtype=np.uint8)
     position = 2
@@ -49,25 +60,20 @@ def encode_array_rows(
         field["length"] = 8
         field["value"] = values
         position += 12
-    for matrix in arrays:
-        is_float = np.issubdtype(matrix.dtype, np.floating)
-        header = struct.pack(
-            ">iiiiii", array_width - 4, 1, 0, FLOAT8_OID if is_float else INT8_OID, days, 1
-        )
+    for matrix, (kind, oid), array_width in zip(arrays, kinds, widths, strict=True):
+        header = struct.pack(">iiiiii", array_width - 4, 1, 0, oid, days, 1)
         out[:, position : position + 24] = np.frombuffer(header, dtype=np.uint8)
         # Viewing the element bytes as (length, value) records lets NumPy write the
         # big-endian values in one strided pass per array.
-        elements = out[:, position + 24 : position + array_width].view(
-            _FLOAT8_FIELD if is_float else _INT8_FIELD
-        )
-        elements["length"] = 8
+        elements = out[:, position + 24 : position + array_width].view(_field(kind))
+        elements["length"] = kind.itemsize
         elements["value"] = matrix
         position += array_width
     return out
 
 
 def fixed_width_row_dtype(fields: Sequence[tuple[str, str, int]]) -> np.dtype:
-    """The NumPy record of one binary COPY row of non-null 8-byte fields.
+    """The NumPy record of one binary COPY row of non-null fields.
 
     Each field is (name, big-endian kind, length): length 0 is a scalar, n > 0 a
     1-D array of n elements (whose values come out as `record[name]["value"]`).

@@ -40,7 +40,7 @@ class PostgresDialect:
         "timestamp": "TIMESTAMPTZ",
         "float": "DOUBLE PRECISION",
         "float_array": "DOUBLE PRECISION[]",
-        "int_array": "BIGINT[]",
+        "int_array": "INTEGER[]",  # daily counts; checked to fit on write
     }
 
     def sql(self, query: str) -> str:

@@ -31,6 +31,8 @@ DAILY_INT_KPIS = ("orders", "sessions", "checkouts", "refunds", "tickets", "acti
 DAILY_KPIS = DAILY_FLOAT_KPIS + DAILY_INT_KPIS
 DAILY_COLUMNS = DAILY_KEY_COLUMNS + DAILY_KPIS
 
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+
 # The order of the daily rows as written, restored on load.
 RUN_MAJOR = "run_major"  # all days of run 1, then run 2, …
 DAY_MAJOR = "day_major"  # every run's day 0, then every run's day 1, …
@@ -106,6 +108,11 @@ def check_cohort(runs: pd.DataFrame, daily: pd.DataFrame) -> CheckedCohort:
     for column in ("day", *DAILY_INT_KPIS):
         if daily[column].isna().any():
             raise ValueError(f"daily: column {column!r} has missing values")
+    for column in DAILY_INT_KPIS:
+        values = daily[column].to_numpy()
+        if len(values) and (values.min() < INT32_MIN or values.max() > INT32_MAX):
+            raise ValueError(f"daily: column {column!r} has counts outside the 32-bit range "
+                             f"the store keeps daily counts in")
 
     # Factorising the daily run ids (hashing each distinct id once) is an order of
     # magnitude faster than looking every one of millions of rows up in the runs.

@@ -192,7 +192,8 @@ def _daily_groups(daily: pd.DataFrame, checked: CheckedCohort, run_count: int) -
     days = days if order is None else days[order]
     values = {}
     for name in DAILY_ARRAY_COLUMNS:
-        column = daily[name].to_numpy(dtype=np.float64 if name in DAILY_FLOAT_KPIS else np.int64)
+        # Counts travel and are stored as int32 (check_cohort checked the range).
+        column = daily[name].to_numpy(dtype=np.float64 if name in DAILY_FLOAT_KPIS else np.int32)
         values[name] = column if order is None else column[order]
     counts = np.bincount(positions, minlength=run_count)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
@@ -356,7 +357,7 @@ def _read_daily_postgres(tx: Transaction, experiment_id: int) -> dict[str, np.nd
     ).fetchall()]
     for day_count in day_counts:
         fields = [("run_no", ">i8", 0), ("first_day", ">i8", 0)] + [
-            (name, ">f8" if name in DAILY_FLOAT_KPIS else ">i8", day_count)
+            (name, ">f8" if name in DAILY_FLOAT_KPIS else ">i4", day_count)
             for name in DAILY_ARRAY_COLUMNS
         ]
         query = (

@@ -113,6 +113,8 @@ def test_frames_that_break_the_result_table_contract_are_refused_by_name(store: 
         store.record_sweep_cohort("e", MANIFEST, runs, broken, "c")
     with pytest.raises(ValueError, match="skips days"):
         store.record_sweep_cohort("e", MANIFEST, runs, daily[daily["day"] != 2], "c")
+    with pytest.raises(ValueError, match="'sessions' has counts outside the 32-bit range"):
+        store.record_sweep_cohort("e", MANIFEST, runs, daily.assign(sessions=2**31), "c")
     with pytest.raises(ValueError, match="ordered by run"):
         store.record_sweep_cohort("e", MANIFEST, runs, daily.iloc[::-1], "c")
     assert count(store, "experiments") == 0
