@@ -44,7 +44,8 @@ def test_binomial_by_exact_inversion_has_the_binomial_mean_and_variance(n: int, 
 
 @pytest.mark.parametrize(("n", "p"), [(60, 0.5), (400, 0.07), (1000, 0.4), (50_000, 0.97)])
 def test_binomial_by_approximation_has_close_to_binomial_mean_and_variance(n: int, p: float) -> None:
-    k = draws.binomial(GRID, np.full(GRID.size, n), np.full(GRID.size, p))
+    u = GRID[::4]
+    k = draws.binomial(u, np.full(u.size, n), np.full(u.size, p))
     assert k.mean() == pytest.approx(n * p, rel=5e-3)
     assert k.var() == pytest.approx(n * p * (1 - p), rel=0.03)
 
@@ -57,7 +58,8 @@ def test_poisson_is_non_decreasing_in_the_uniform(lam: float) -> None:
 
 @pytest.mark.parametrize(("n", "p"), [(5, 0.5), (30, 0.1), (31, 0.1), (400, 0.7), (100, 0.26), (2000, 0.99)])
 def test_binomial_is_non_decreasing_in_the_uniform_and_stays_within_zero_and_n(n: int, p: float) -> None:
-    k = draws.binomial(GRID, np.full(GRID.size, n), np.full(GRID.size, p))
+    u = GRID[::4]
+    k = draws.binomial(u, np.full(u.size, n), np.full(u.size, p))
     assert (np.diff(k) >= 0).all()
     assert k.min() >= 0 and k.max() <= n
 
@@ -94,12 +96,13 @@ def test_binomial_with_many_trials_and_a_small_mean_keeps_the_mean_and_is_monoto
 @pytest.mark.parametrize("draw", ["poisson", "binomial"])
 def test_counts_are_non_decreasing_in_the_rate_across_the_regime_switch(draw: str) -> None:
     # Common random numbers rely on it: under the same uniform, a higher conversion never sells less.
+    # Rates on both sides of the switch (Poisson λ = 20, binomial n·p = 25), finely around it.
     u = GRID[::20]
     if draw == "poisson":
-        rates = np.linspace(18.0, 22.0, 201)
+        rates = np.linspace(19.8, 20.2, 41)
         counts = np.stack([draws.poisson(u, np.full(u.size, lam)) for lam in rates])
     else:
-        rates = np.linspace(0.2, 0.3, 201)
+        rates = np.linspace(0.245, 0.255, 41)
         counts = np.stack([draws.binomial(u, np.full(u.size, 100), np.full(u.size, p)) for p in rates])
     assert (np.diff(counts, axis=0) >= 0).all()
 
