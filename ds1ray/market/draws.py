@@ -3,17 +3,22 @@
 Every draw takes its uniform from a counter-based stream (`ds1ray.seeding`), so
 draws are reproducible per run, and monotone in the uniform, so two strategies
 that meet the same uniforms get positively correlated outcomes (common random
-numbers). Small means are inverted exactly; large ones through the normal
-approximation with the Cornish–Fisher skewness term, whose error is far below
-the model's own uncertainty.
+numbers). Every count is the exact quantile, the smallest k with CDF(k) ≥ u:
+small means by summing probabilities upward, large ones by starting from the
+normal approximation with the Cornish–Fisher skewness term and stepping to the
+exact quantile with SciPy's CDFs (a step or two). One definition everywhere
+keeps counts monotone in the rate too, across the switch between the methods.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import ndtri
+from scipy.special import bdtr, ndtri, pdtr
 
+_MAX_STEPS = 64
 _EXACT_POISSON_BELOW = 20.0
 _EXACT_BINOMIAL_UP_TO = 30
 # Below this mean (of successes, or of failures by symmetry) the binomial is inverted exactly:
@@ -32,9 +37,31 @@ def poisson(u: NDArray[np.float64], lam: NDArray[np.float64]) -> NDArray[np.int6
     if large.any():
         z = ndtri(u[large])
         lam_l = lam[large]
-        k = lam_l + np.sqrt(lam_l) * z + (z * z - 1.0) / 6.0
-        out[large] = np.maximum(np.floor(k + 0.5), 0).astype(np.int64)
+        guess = np.maximum(np.floor(lam_l + np.sqrt(lam_l) * z + (z * z - 1.0) / 6.0 + 0.5), 0)
+        out[large] = _exact_quantile(guess, u[large], lambda k: pdtr(k, lam_l), upper=None)
     return out
+
+
+Cdf = Callable[[NDArray[np.float64]], NDArray[np.float64]]
+
+
+def _exact_quantile(guess: NDArray[np.float64], u: NDArray[np.float64], cdf: Cdf,
+                    upper: NDArray[np.float64] | None) -> NDArray[np.int64]:
+    """Step from `guess` to the smallest k with cdf(k) ≥ u (the approximation is rarely more than one off)."""
+    k = guess.astype(np.float64)
+    for _ in range(_MAX_STEPS):
+        low = cdf(k) < u
+        if upper is not None:
+            low &= k < upper
+        if not low.any():
+            break
+        k += low
+    for _ in range(_MAX_STEPS):
+        high = (k > 0) & (cdf(np.maximum(k - 1.0, 0.0)) >= u)
+        if not high.any():
+            break
+        k -= high
+    return k.astype(np.int64)
 
 
 def _poisson_inversion(u: NDArray[np.float64], lam: NDArray[np.float64]) -> NDArray[np.int64]:
@@ -75,8 +102,10 @@ def binomial(u: NDArray[np.float64], n: NDArray[np.int64], p: NDArray[np.float64
         nl, pl = n[large].astype(np.float64), p[large]
         mean, sd = nl * pl, np.sqrt(nl * pl * (1.0 - pl))
         z = ndtri(u[large])
-        k = mean + sd * z + (1.0 - 2.0 * pl) * (z * z - 1.0) / 6.0
-        out[large] = np.clip(np.floor(k + 0.5), 0, nl).astype(np.int64)
+        guess = np.clip(np.floor(mean + sd * z + (1.0 - 2.0 * pl) * (z * z - 1.0) / 6.0 + 0.5), 0, nl)
+        n_int = n[large]
+        # bdtr takes whole numbers of successes and trials (SciPy deprecates floats there).
+        out[large] = _exact_quantile(guess, u[large], lambda k: bdtr(k.astype(np.int64), n_int, pl), upper=nl)
     return out
 
 
