@@ -18,7 +18,9 @@ otherwise make every parameter look a little important. A 95 % interval comes
 from a bootstrap over runs.
 
 Where a parameter's slices hold too few runs (under `MIN_RUNS_PER_SLICE`), the
-conditional means are noise and the report falls back to the **standardised
+conditional means are noise; where each slice is a single point of the space
+while other parameters vary, their effects cannot be told apart. In both
+cases the report falls back to the **standardised
 regression coefficient** (SRC: OLS of standardised Y on all standardised
 numeric parameters); SRC² is the share of variance the parameter explains if
 the response is linear. The `method` column says which was used for each row.
@@ -38,8 +40,9 @@ from ds1ray.sweep.compare import mean_ci
 MIN_RUNS_PER_SLICE = 10
 """Fewest runs behind one conditional mean for the variance-based estimate to be used."""
 
-MAX_LEVELS = 12
-"""Up to this many distinct values, each value is its own slice; above it, values are binned."""
+MAX_LEVELS = 6
+"""Up to this many distinct values (a grid axis, choices), each value is its own slice; above it
+(Latin-hypercube and random draws), values are binned."""
 
 BOOTSTRAP_SAMPLES = 200
 
@@ -126,17 +129,6 @@ def correlation_ratio(y: np.ndarray, codes: np.ndarray, count: int) -> float:
     return max(0.0, corrected)
 
 
-def bootstrap_interval(y: np.ndarray, codes: np.ndarray, count: int, seed: int) -> tuple[float, float]:
-    """95 % percentile interval of `correlation_ratio` over units resampled with replacement."""
-    rng = np.random.default_rng(seed)
-    draws = [
-        correlation_ratio(y[pick], codes[pick], count)
-        for pick in (rng.integers(0, len(y), len(y)) for _ in range(BOOTSTRAP_SAMPLES))
-    ]
-    low, high = np.quantile(draws, [0.025, 0.975])
-    return float(low), float(high)
-
-
 @dataclass(frozen=True)
 class FirstOrder:
     """A first-order index with its bootstrap interval and how many runs its thinnest slice held."""
@@ -146,6 +138,7 @@ class FirstOrder:
     high: float
     slices: int
     min_runs_per_slice: int
+    confounded: bool
 
 
 def first_order(frame: pd.DataFrame, parameter: str, parameters: Sequence[str], target: str, seed: int) -> FirstOrder:
@@ -156,27 +149,67 @@ def first_order(frame: pd.DataFrame, parameter: str, parameters: Sequence[str], 
     would credit a parameter with the other parameters' variation among the
     few points in its slice. Where each slice is a single point, nothing else
     varies inside it and the runs themselves are the units.
+
+    The interval resamples replicate seeds (every point met the same seeds, so
+    a seed is one market drawn for all points); without a complete
+    point × seed table it resamples the units instead.
     """
-    y = frame[target].to_numpy(dtype=float)
-    total = float(y.var())
     grouped = frame.groupby(list(parameters), sort=False, dropna=False)[target]
     points = grouped.mean().reset_index().assign(_runs=grouped.size().to_numpy())
     codes, labels, _ = slices(points[parameter])
     count = len(labels)
     runs_per_slice = np.bincount(codes, weights=points["_runs"].to_numpy(dtype=float), minlength=count)
-    if len(points) > count:
-        units, unit_codes = points[target].to_numpy(dtype=float), codes
-    else:
-        units, unit_codes = y, slices(frame[parameter])[0]
-    scale = float(units.var()) / total if total > 0 else 0.0
-    low, high = bootstrap_interval(units, unit_codes, count, seed)
+    others_vary = any(points[p].nunique(dropna=False) > 1 for p in parameters if p != parameter)
+    by_point = len(points) > count
+    run_codes = slices(frame[parameter])[0]
+
+    def estimate(y: np.ndarray, point_means: np.ndarray, point_codes: np.ndarray, y_codes: np.ndarray) -> float:
+        total = float(y.var())
+        if total == 0:
+            return 0.0
+        if by_point:
+            return correlation_ratio(point_means, point_codes, count) * float(point_means.var()) / total
+        return correlation_ratio(y, y_codes, count)
+
+    y = frame[target].to_numpy(dtype=float)
+    index = estimate(y, points[target].to_numpy(dtype=float), codes, run_codes)
+    table = _point_seed_table(frame, parameters, target, len(points))
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(BOOTSTRAP_SAMPLES):
+        if table is not None:
+            sample = table[:, rng.integers(0, table.shape[1], table.shape[1])]
+            draws.append(estimate(sample.ravel(), sample.mean(axis=1), codes, np.repeat(codes, sample.shape[1])))
+        elif by_point:
+            pick = rng.integers(0, len(points), len(points))
+            means = points[target].to_numpy(dtype=float)[pick]
+            draws.append(correlation_ratio(means, codes[pick], count) * float(means.var()) / float(y.var() or 1.0))
+        else:
+            pick = rng.integers(0, len(y), len(y))
+            draws.append(correlation_ratio(y[pick], run_codes[pick], count))
+    low, high = np.quantile(draws, [0.025, 0.975])
     return FirstOrder(
-        index=correlation_ratio(units, unit_codes, count) * scale,
-        low=low * scale,
-        high=high * scale,
+        index=index,
+        low=float(low),
+        high=float(high),
         slices=count,
         min_runs_per_slice=int(runs_per_slice.min()),
+        # One point per slice while other parameters vary: their effects cannot be told apart.
+        confounded=len(points) <= count and others_vary,
     )
+
+
+def _point_seed_table(frame: pd.DataFrame, parameters: Sequence[str], target: str, points: int) -> np.ndarray | None:
+    """Target by (point, seed), points in `groupby` order; None unless every point has every seed once."""
+    if "seed" not in frame.columns:
+        return None
+    keys = frame.groupby(list(parameters), sort=False, dropna=False).ngroup().to_numpy()
+    seeds, seed_codes = np.unique(frame["seed"].to_numpy(), return_inverse=True)
+    if len(frame) != points * len(seeds):
+        return None
+    table = np.full((points, len(seeds)), np.nan)
+    table[keys, seed_codes] = frame[target].to_numpy(dtype=float)
+    return None if np.isnan(table).any() else table
 
 
 def standardised_regression(frame: pd.DataFrame, parameters: Sequence[str], target: str) -> dict[str, float]:
@@ -216,7 +249,7 @@ def sensitivity(
             if frame[parameter].nunique(dropna=False) < 2:
                 continue
             estimate = first_order(frame, parameter, parameters, target, seed=1000 * group_number + parameter_number)
-            variance_based = estimate.min_runs_per_slice >= MIN_RUNS_PER_SLICE
+            variance_based = estimate.min_runs_per_slice >= MIN_RUNS_PER_SLICE and not estimate.confounded
             method = (BINNED if is_binned(frame[parameter]) else LEVELS) if variance_based else REGRESSION
             coefficient = src.get(parameter, np.nan)
             group_rows.append(

@@ -39,7 +39,8 @@ def ray_cluster() -> Iterator[None]:
 
     started_here = not ray.is_initialized()
     if started_here:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        # address="local": never join a cluster another process left running on this shared machine.
+        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     if started_here:
         ray.shutdown()

@@ -23,6 +23,7 @@ def lhs_runs(rng: np.random.Generator, points: int = 40, seeds: int = 10) -> pd.
     a = (rng.permutation(points) + rng.random(points)) / points
     b = (rng.permutation(points) + rng.random(points)) / points
     frame = pd.DataFrame({"a": np.repeat(a, seeds), "b": np.repeat(b, seeds)})
+    frame["seed"] = np.tile(np.arange(seeds), points)
     frame["strategy"] = "only"
     frame["net_profit"] = 4.0 * frame["a"] + rng.normal(0.0, 1.0, len(frame))
     return frame

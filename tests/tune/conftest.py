@@ -1,0 +1,71 @@
+"""Fixtures of the tune tests: a small experiment with a `tune:` section, one small Ray per session."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+SMALL_TUNE = """
+name: tune_fixture
+strategies:
+  baseline: {ceo.daily_ad_budget: 40.0}
+replicates:
+  seeds: 3
+  first_seed: 5
+days: 25
+tune:
+  trials: 3
+  objective: lcb
+  search_seed: 1
+  params:
+    marketing.kill_roas: {low: 0.5, high: 3.0}
+    marketing.allocation: {choices: [equal, bandit]}
+"""
+
+WriteFile = Callable[..., Path]
+
+
+@pytest.fixture
+def write_yaml(tmp_path: Path) -> WriteFile:
+    """Write YAML text (dedented) to a file in tmp_path and return its path."""
+
+    def write(text: str, name: str = "experiment.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[None]:
+    """One local Ray with two CPUs for the whole session (reused if another conftest started it)."""
+    import ray
+
+    started_here = not ray.is_initialized()
+    if started_here:
+        # address="local": never join a cluster another process left running on this shared machine.
+        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    if started_here:
+        ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def tuned(tmp_path_factory: pytest.TempPathFactory, ray_cluster: None) -> tuple[Path, str]:
+    """`ds1ray tune` run once: (its output folder, what it printed)."""
+    import contextlib
+    import io
+
+    from ds1ray.cli import main
+
+    folder = tmp_path_factory.mktemp("tune")
+    spec = folder / "tune_fixture.yaml"
+    spec.write_text(textwrap.dedent(SMALL_TUNE).lstrip(), encoding="utf-8")
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert main(["tune", str(spec), "--out", str(folder / "out")]) == 0
+    return folder / "out", printed.getvalue()
