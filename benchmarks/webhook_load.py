@@ -11,9 +11,12 @@ that falls behind shows it), and checks the record: event-log rows and outbox
 rows must equal the distinct webhooks accepted, and each distinct webhook must
 have been answered `duplicate: false` exactly once.
 
-    python benchmarks/webhook_load.py [--stores sqlite,postgresql] [--rates 250,500,1000,1500]
-        [--seconds 5] [--duplicates 0.1] [--pg-url postgresql://postgres@127.0.0.1:5432/]
-        [--json FILE]
+    python benchmarks/webhook_load.py [--stores sqlite,postgresql] [--stacks plain,standard]
+        [--rates 250,500,1000,1500] [--seconds 5] [--duplicates 0.1]
+        [--pg-url postgresql://postgres@127.0.0.1:5432/] [--json FILE]
+
+Stacks: `plain` is uvicorn with h11 and asyncio (what `pip install ds1ray` brings);
+`standard` adds httptools and uvloop (`uvicorn[standard]`), measured when installed.
 
 The PostgreSQL database `ds1ray_webhook_bench_<pid>` is created and dropped; the
 SQLite file lives in a temporary folder.
@@ -76,6 +79,7 @@ def order_paid(order_id: int, rng: random.Random) -> dict[str, Any]:
 @dataclass
 class Step:
     store: str
+    stack: str
     rate: int
     seconds: float
     sent: int
@@ -184,7 +188,7 @@ def count_recorded(server_url: str) -> tuple[int, int]:
     return int(data["events"]), int(data["outbox"])
 
 
-def run_step(store: str, url: str, rate: int, seconds: float, duplicates: float, first_id: int,
+def run_step(store: str, stack: str, url: str, rate: int, seconds: float, duplicates: float, first_id: int,
              rng: random.Random) -> Step:
     requests = make_requests(int(rate * seconds), duplicates, first_id, rng)
     before_events, before_outbox = count_recorded(url)
@@ -204,7 +208,7 @@ def run_step(store: str, url: str, rate: int, seconds: float, duplicates: float,
     recorded_events, recorded_outbox = events - before_events, outbox - before_outbox
     exactly_once = all(count == 1 for count in new_per_id.values())
     return Step(
-        store=store, rate=rate, seconds=round(elapsed, 3), sent=len(requests),
+        store=store, stack=stack, rate=rate, seconds=round(elapsed, 3), sent=len(requests),
         answered_200=len(ok_outcomes), errors=len(outcomes) - len(ok_outcomes),
         distinct_sent=distinct_sent, accepted_new=accepted_new,
         duplicates_answered=len(ok_outcomes) - accepted_new,
@@ -220,7 +224,7 @@ def run_step(store: str, url: str, rate: int, seconds: float, duplicates: float,
 # ----------------------------------------------------------------------------- the server process
 
 
-def serve(db_url: str) -> None:
+def serve(db_url: str, stack: str) -> None:
     """Child process: the app over `db_url` with an in-process business; prints its URL."""
     from fastapi import FastAPI
 
@@ -250,15 +254,17 @@ def serve(db_url: str) -> None:
     def commits() -> dict[str, int]:
         return {"commits": recorder.batches}
 
-    server = HttpServer(app, port=0)
+    http, loop = ("h11", "asyncio") if stack == "plain" else ("auto", "auto")
+    server = HttpServer(app, port=0, http=http, loop=loop)
     print(server.start(), flush=True)
     sys.stdin.read()  # serve until the parent closes our stdin
     server.stop()
     store.close()
 
 
-def start_server(db_url: str) -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen([sys.executable, __file__, "--serve", db_url], stdin=subprocess.PIPE,
+def start_server(db_url: str, stack: str) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen([sys.executable, __file__, "--serve", db_url, "--stack", stack],
+                               stdin=subprocess.PIPE,
                                stdout=subprocess.PIPE, text=True, env={**os.environ, **SERVER_ENV})
     assert process.stdout is not None
     url = process.stdout.readline().strip()
@@ -280,16 +286,29 @@ def stop_server(process: subprocess.Popen[str]) -> None:
 # ----------------------------------------------------------------------------- main
 
 
-def bench_store(store: str, db_url: str, rates: list[int], seconds: float, duplicates: float,
+STACKS = {"plain": "h11 + asyncio", "standard": "httptools + uvloop"}
+
+
+def standard_stack_installed() -> bool:
+    """Whether uvicorn[standard]'s httptools and uvloop are importable here."""
+    try:
+        import httptools  # noqa: F401
+        import uvloop  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def bench_store(store: str, db_url: str, stack: str, rates: list[int], seconds: float, duplicates: float,
                 rng: random.Random) -> list[Step]:
-    process, url = start_server(db_url)
+    process, url = start_server(db_url, stack)
     steps = []
     try:
-        run_step(store, url, 100, 1.0, duplicates, 1, rng)  # warm-up: connections, caches
+        run_step(store, stack, url, 100, 1.0, duplicates, 1, rng)  # warm-up: connections, caches
         for number, rate in enumerate(rates):
-            step = run_step(store, url, rate, seconds, duplicates, (number + 1) * 10_000_000, rng)
+            step = run_step(store, stack, url, rate, seconds, duplicates, (number + 1) * 10_000_000, rng)
             steps.append(step)
-            print(f"{store:10s} {rate:6d}/s offered  {step.sustained_per_s:8.1f}/s answered  "
+            print(f"{store:10s} {stack:8s} {rate:5d}/s offered {step.sustained_per_s:7.1f}/s answered  "
                   f"p50 {step.p50_ms:7.2f} ms  p99 {step.p99_ms:7.2f} ms  "
                   f"distinct {step.distinct_sent:5d} recorded {step.recorded_events:5d} "
                   f"(outbox {step.recorded_outbox:5d})  dup answers {step.duplicates_answered:4d}  "
@@ -300,19 +319,14 @@ def bench_store(store: str, db_url: str, rates: list[int], seconds: float, dupli
     return steps
 
 
-def http_parser() -> str:
-    """Which HTTP parser uvicorn's `http="auto"` picks here (httptools if installed, else h11)."""
-    try:
-        import httptools  # noqa: F401
-    except ImportError:
-        return "h11"
-    return "httptools"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--serve", metavar="DB_URL", help=argparse.SUPPRESS)
+    parser.add_argument("--stack", default="standard", help=argparse.SUPPRESS)
     parser.add_argument("--stores", default="sqlite,postgresql")
+    parser.add_argument("--stacks", default=None,
+                        help="plain (h11 + asyncio) and/or standard (httptools + uvloop, uvicorn[standard]); "
+                             "default: both when installed, else plain")
     parser.add_argument("--rates", default="250,500,1000,1500")
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--duplicates", type=float, default=0.1, help="share of re-deliveries (default 0.1)")
@@ -321,32 +335,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
     if args.serve:
-        serve(args.serve)
+        serve(args.serve, args.stack)
         return 0
     rates = [int(rate) for rate in args.rates.split(",")]
+    stacks = (args.stacks or ("plain,standard" if standard_stack_installed() else "plain")).split(",")
+    for stack in stacks:
+        if stack not in STACKS:
+            parser.error(f"unknown stack {stack!r} (plain or standard)")
+        if stack == "standard" and not standard_stack_installed():
+            parser.error("the standard stack needs httptools and uvloop (pip install 'uvicorn[standard]')")
     rng = random.Random(7)
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"webhook load: Python {platform.python_version()}, {os.cpu_count()} CPUs (load average {load}), "
-          f"{args.seconds:g} s per rate, {args.duplicates:.0%} duplicates, {CONNECTIONS} client connections, "
-          f"HTTP parser {http_parser()}", flush=True)
+          f"{args.seconds:g} s per rate, {args.duplicates:.0%} duplicates, {CONNECTIONS} client connections; "
+          f"stacks: {', '.join(f'{s} = {STACKS[s]}' for s in stacks)}", flush=True)
     steps: list[Step] = []
     for store in args.stores.split(","):
-        if store == "sqlite":
-            with tempfile.TemporaryDirectory() as folder:
-                steps += bench_store(store, f"sqlite:///{folder}/bench.sqlite3", rates, args.seconds,
-                                     args.duplicates, rng)
-        elif store == "postgresql":
-            name = f"ds1ray_webhook_bench_{os.getpid()}"
-            try:
-                steps += bench_store(store, make_conninfo(args.pg_url, dbname=name), rates, args.seconds,
-                                     args.duplicates, rng)
-            finally:
-                with psycopg.connect(make_conninfo(args.pg_url, dbname="postgres"), autocommit=True) as admin:
-                    admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        else:
-            parser.error(f"unknown store {store!r} (sqlite or postgresql)")
+        for stack in stacks:
+            if store == "sqlite":
+                with tempfile.TemporaryDirectory() as folder:
+                    steps += bench_store(store, f"sqlite:///{folder}/bench.sqlite3", stack, rates, args.seconds,
+                                         args.duplicates, rng)
+            elif store == "postgresql":
+                name = f"ds1ray_webhook_bench_{os.getpid()}"
+                try:
+                    steps += bench_store(store, make_conninfo(args.pg_url, dbname=name), stack, rates,
+                                         args.seconds, args.duplicates, rng)
+                finally:
+                    with psycopg.connect(make_conninfo(args.pg_url, dbname="postgres"), autocommit=True) as admin:
+                        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                            sql.Identifier(name)))
+            else:
+                parser.error(f"unknown store {store!r} (sqlite or postgresql)")
     if args.json:
-        args.json.write_text(json.dumps({"load_average": os.getloadavg(), "http_parser": http_parser(),
+        args.json.write_text(json.dumps({"load_average": os.getloadavg(), "stacks": stacks,
                                          "steps": [asdict(step) for step in steps]}, indent=2))
     return 0 if all(step.ok for step in steps) else 1
 

@@ -44,10 +44,13 @@ class HttpServer:
             wildcard address; a Ray actor passes its node's IP).
         log_level: uvicorn's own log level. Access logs are off: they would carry client
             addresses, and `/metrics` counts requests instead.
+        http, loop: uvicorn's HTTP parser and event loop; "auto" takes httptools and uvloop
+            when installed (`uvicorn[standard]`), else h11 and asyncio.
     """
 
     def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 8000,
-                 advertise_host: str | None = None, log_level: str = "warning") -> None:
+                 advertise_host: str | None = None, log_level: str = "warning", http: str = "auto",
+                 loop: str = "auto") -> None:
         self.app = app
         self.host = host
         self.port = port
@@ -55,6 +58,7 @@ class HttpServer:
         self._config = uvicorn.Config(
             app, host=host, port=port, log_level=log_level, access_log=False, log_config=None,
             lifespan="on", backlog=4096, timeout_keep_alive=30, server_header=False,
+            http=http, loop=loop,
         )
         self._server = uvicorn.Server(self._config)
         self._thread: threading.Thread | None = None
