@@ -2,11 +2,11 @@
 
 The host wraps the same agent class the simulation uses (`ds1ray.agents`),
 over a cohort of one run (row 0). It keeps the agent's learnt state in the
-store: `handle(event_id, batch)` runs the agent inside
-`store.consume_once("agent:<id>", key, …)`, and in that one transaction saves
-the agent's snapshot (`Agent.snapshot()`), the processed mark and the events
-the agent published (as outbox rows, which the coordinator's relay delivers).
-A redelivered event finds its mark and is skipped. Ray re-runs `__init__`
+store: `handle(event_id, batch)` runs the agent's handler, then commits
+through `store.consume_once("agent:<id>", key, …)`, in one transaction, the
+agent's snapshot (`Agent.snapshot()`), the processed mark and the events the
+agent published (as outbox rows, which the coordinator's relay delivers). A
+redelivered event finds its mark and is skipped. Ray re-runs `__init__`
 when the actor restarts, and `__init__` restores the last snapshot.
 
 Ports are proxies to the adapter actors. Each port call carries the key
@@ -28,6 +28,7 @@ from typing import Any
 
 import ray
 
+from ds1ray.adapters.live.ports import PortUnavailable, Unavailable
 from ds1ray.agents import AGENTS
 from ds1ray.agents.base import Agent
 from ds1ray.cohort import agent_context
@@ -133,7 +134,10 @@ class CausedPort:
             raise AttributeError(method)
 
         def call(*args: Any) -> Any:
-            return ray.get(self._resolve().call.remote(self._next_key(), self._port, method, *args))
+            answer = ray.get(self._resolve().call.remote(self._next_key(), self._port, method, *args))
+            if isinstance(answer, Unavailable):
+                raise PortUnavailable(answer.platform, answer.reason)
+            return answer
 
         return call
 
@@ -192,24 +196,26 @@ class AgentHost:
         """Handle one delivered event once: `handled`, `duplicate`, `ignored` or `dead_lettered`.
 
         `consume_key` is what makes two deliveries the same fact (default: the
-        event id; the coordinator passes the order for ORDER_PAID).
+        event id; the coordinator passes the order for ORDER_PAID). The handler
+        runs outside any store transaction (its port calls may wait on a
+        platform; a transaction would hold the embedded store's write lock
+        meanwhile); then the snapshot, the processed mark and the published
+        events commit in one. A handler run whose commit finds the mark already
+        there is discarded: its platform writes carried the same idempotency
+        keys as the run that committed, so they had no second effect.
         """
         key = consume_key or event_id
         if batch.type not in self.agent.handled_events():
             return "ignored"
-
-        def work(tx: Transaction) -> None:
-            # A retried transaction re-runs the handler: start again from the committed state.
-            self._rewind()
-            self._key, self._calls = f"{self.agent_id}:{key}", 0
-            published = self.agent.handle(batch)
-            save_snapshot(tx, self.agent_id, self.agent.snapshot(), event_id)
-            for event in published_events(self.agent_id, key, published):
-                tx.outbox.add(event)
-
+        name = handler_name(self.agent_id)
+        if self._processed(name, key):
+            self.skipped += 1
+            return "duplicate"
+        self._rewind()
+        self._key, self._calls = f"{self.agent_id}:{key}", 0
         try:
-            applied = self.store.consume_once(handler_name(self.agent_id), key, work)
-        except PlatformUnavailable as error:
+            published = self.agent.handle(batch)
+        except (PlatformUnavailable, PortUnavailable) as error:
             self._rewind()
             self._dead_letter(event_id, key, batch, error)
             return "dead_lettered"
@@ -218,12 +224,30 @@ class AgentHost:
             raise
         finally:
             self._key = None
+        state = self.agent.snapshot()
+        events = published_events(self.agent_id, key, published)
+
+        def commit(tx: Transaction) -> None:
+            save_snapshot(tx, self.agent_id, state, event_id)
+            for event in events:
+                tx.outbox.add(event)
+
+        try:
+            applied = self.store.consume_once(name, key, commit)
+        except BaseException:
+            self._rewind()
+            raise
         if not applied:
+            self._rewind()
             self.skipped += 1
             return "duplicate"
-        self._committed = self.agent.snapshot()
+        self._committed = state
         self.handled += 1
         return "handled"
+
+    def _processed(self, name: str, key: str) -> bool:
+        return self.store.run(lambda tx: tx.scalar(
+            "SELECT 1 FROM processed_events WHERE handler = %s AND event_id = %s", [name, key])) is not None
 
     def _rewind(self) -> None:
         self.agent.restore(self._committed)
@@ -231,7 +255,7 @@ class AgentHost:
         self.agent._outbox = []
 
     def _dead_letter(self, event_id: str, key: str, batch: EventBatch,
-                     error: PlatformUnavailable) -> None:
+                     error: PlatformUnavailable | PortUnavailable) -> None:
         message = f"{type(error).__name__}: {error}"
         product = int(batch["product"][0]) if "product" in batch.columns else -1
         escalation = Event(

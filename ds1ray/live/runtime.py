@@ -27,7 +27,13 @@ from typing import Any
 import numpy as np
 import ray
 
-from ds1ray.adapters.live.ports import LIVE_PORTS, GuardSettings, PlatformIds, build_live_port
+from ds1ray.adapters.live.ports import (
+    LIVE_PORTS,
+    GuardSettings,
+    PlatformIds,
+    Unavailable,
+    build_live_port,
+)
 from ds1ray.adapters.mock import mock_ports
 from ds1ray.adapters.ports import PORT_NAMES
 from ds1ray.cohort import INGRESS_ORDER
@@ -36,6 +42,7 @@ from ds1ray.errors import UserError
 from ds1ray.events.batch import EventBatch
 from ds1ray.live.agent_host import NAMESPACE, AgentHost, ensure_snapshot_table
 from ds1ray.live.coordinator import Coordinator
+from ds1ray.live.resilience import PlatformUnavailable
 from ds1ray.live.schedules import ensure_settings_table
 from ds1ray.market.stack import Stacked
 from ds1ray.market.world import AiTask, World
@@ -154,7 +161,10 @@ class LiveAdapterHost:
 
     def call(self, key: str | None, port: str, method: str, *args: Any) -> Any:
         with self.port.causation(key):
-            return getattr(self.port, method)(*args)
+            try:
+                return getattr(self.port, method)(*args)
+            except PlatformUnavailable as error:
+                return Unavailable(error.platform, f"{error.reason or 'unavailable'}: {error}")
 
     def breakers(self) -> dict[str, dict[str, Any]]:
         status = self.port.status()

@@ -140,6 +140,23 @@ def _node_id() -> str:
     return str(ray.get_runtime_context().get_node_id())
 
 
+def _result_of(ray: Any, ref: Any, cohort: Cohort) -> tuple[CohortResult, dict[str, Any]]:
+    """The cohort's result; a lost worker (not a bug in the simulation) becomes one clear line."""
+    try:
+        result: tuple[CohortResult, dict[str, Any]] = ray.get(ref)
+    except ray.exceptions.RayTaskError:
+        raise  # the simulation itself failed: its traceback is what a developer needs
+    except ray.exceptions.RayError as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise UserError(
+            f"cohort {cohort.key} ({len(cohort.runs)} runs) was lost with its worker after retries "
+            f"({type(error).__name__}: {first_line}); finished cohorts are kept, run the same command "
+            "to resume (a smaller --cohort-size needs less memory)",
+            exit_code=1,
+        ) from None
+    return result
+
+
 def run_cohorts(
     cohorts: Sequence[Cohort],
     config: Any,
@@ -160,7 +177,10 @@ def run_cohorts(
     # max_concurrency=2: `days_done` is answered while `simulate` runs; one cohort per actor at a time.
     remote_worker: Any = ray.remote(CohortWorker)
     pool = [
-        remote_worker.options(num_cpus=1, max_concurrency=2).remote() for _ in range(max(1, min(workers, len(cohorts))))
+        # A worker lost to the machine (out of memory, a node gone) is restarted and its cohort run
+        # again: cohorts are deterministic and stored by key, so a retry cannot change a result.
+        remote_worker.options(num_cpus=1, max_concurrency=2, max_restarts=2, max_task_retries=2).remote()
+        for _ in range(max(1, min(workers, len(cohorts))))
     ]
     config_ref = ray.put(config)  # shipped once, shared by every call
     queue = deque(cohorts)
@@ -195,7 +215,7 @@ def run_cohorts(
                 on_wait(run_days_in_flight())
                 continue
             actor, cohort = in_flight.pop(ready[0])
-            result, info = ray.get(ready[0])
+            result, info = _result_of(ray, ready[0], cohort)
             days_done[actor] = 0  # a poll answered late must not count the finished cohort twice
             submit(actor)
             yield cohort, result, info

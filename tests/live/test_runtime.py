@@ -67,7 +67,7 @@ REFUND: dict[str, Any] = {
 def ray_session() -> Iterator[None]:
     saved = {name: os.environ.get(name) for name in SECRETS}
     os.environ.update(SECRETS)
-    ray.init(namespace=NAMESPACE, num_cpus=2, include_dashboard=False, logging_level=logging.ERROR)
+    ray.init(address="local", namespace=NAMESPACE, num_cpus=2, include_dashboard=False, logging_level=logging.ERROR)
     try:
         yield
     finally:

@@ -52,6 +52,30 @@ _REFUSED = {SupplierOrderStatus.FAILED, SupplierOrderStatus.CANCELLED}
 
 
 @dataclass(frozen=True)
+class Unavailable:
+    """What an adapter actor answers when its platform stayed unavailable after retries.
+
+    An answer, not an exception: the clients' exceptions do not survive pickling
+    between processes, and the caller needs the platform's name to escalate.
+    """
+
+    platform: str
+    reason: str
+
+
+class PortUnavailable(Exception):
+    """Raised in the caller's process for an `Unavailable` answer (dead-letter the event)."""
+
+    def __init__(self, platform: str, reason: str) -> None:
+        super().__init__(f"{platform}: {reason}")
+        self.platform = platform
+        self.reason = reason
+
+    def __reduce__(self) -> tuple[type[PortUnavailable], tuple[str, str]]:
+        return PortUnavailable, (self.platform, self.reason)
+
+
+@dataclass(frozen=True)
 class PlatformId:
     kind: str
     slot: int
