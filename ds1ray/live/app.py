@@ -186,17 +186,31 @@ class EventRecorder:
     writers never lock the same ids in opposite orders.
 
     Workers start on the first `record` in the running event loop (with or
-    without an ASGI lifespan); `stop()` finishes what is queued.
+    without an ASGI lifespan); `stop()` finishes what is queued. With
+    `max_pending` events queued the recorder reports `overloaded`, and the app
+    answers new webhooks 503 at once rather than after the platform's timeout.
     """
 
-    def __init__(self, store: Store, *, writers: int | None = None, max_batch: int = 256) -> None:
+    def __init__(self, store: Store, *, writers: int | None = None, max_batch: int = 256,
+                 max_pending: int = 2000) -> None:
         self.store = store
         self.writers = writers or (1 if store.dialect == "sqlite" else 4)
         self.max_batch = max_batch
+        self.max_pending = max_pending
         self.batches = 0  # transactions committed (for the benchmark's report)
         self._queue: asyncio.Queue[tuple[Event, asyncio.Future[bool]]] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._executor: ThreadPoolExecutor | None = None
+
+    @property
+    def pending(self) -> int:
+        """Events queued for a transaction not yet begun."""
+        return 0 if self._queue is None else self._queue.qsize()
+
+    @property
+    def overloaded(self) -> bool:
+        """More events wait than the store commits in a few seconds: new ones should be refused."""
+        return self.pending >= self.max_pending
 
     async def record(self, event: Event) -> bool:
         if self._queue is None:
@@ -322,6 +336,11 @@ def create_app(
                 log.warning("%s webhook refused: over %d per minute", source, per_minute)
                 return JSONResponse({"error": "rate_limited"}, 429,
                                     headers={"Retry-After": str(max(1, round(wait)))})
+            if recorder.overloaded:
+                # Shed load before Shopify's 5 s timeout instead of answering too late; it redelivers.
+                metrics.webhooks_rejected.inc(source=source, reason="overloaded")
+                log.warning("%s webhook refused: %d events wait for the store", source, recorder.pending)
+                return JSONResponse({"error": "overloaded"}, 503, headers={"Retry-After": "5"})
             event = verify(await read_limited(request, intake.max_body_bytes), request.headers)
         except WebhookRejected as rejected:
             metrics.webhooks_rejected.inc(source=source, reason=rejected.reason.value)

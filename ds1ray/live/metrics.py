@@ -25,7 +25,7 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 BREAKER_STATE_VALUES = {"closed": 0, "half_open": 1, "open": 2}
-WEBHOOK_REJECT_REASONS = (*(reason.value for reason in RejectReason), "rate_limited")
+WEBHOOK_REJECT_REASONS = (*(reason.value for reason in RejectReason), "rate_limited", "overloaded")
 
 
 def escape_label(value: str) -> str:

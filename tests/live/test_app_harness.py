@@ -51,6 +51,7 @@ class LiveApp:
     backend: InProcessBackend
     metrics: AppMetrics
     config: Config
+    app: Any
 
     def post_shopify(self, payload: Any, *, topic: str = "orders/paid", event_id: str = "evt-1",
                      secret: str = SHOPIFY_SECRET, body: bytes | None = None,
@@ -153,7 +154,7 @@ def serve_live_app(config: Config, store_url: str, **app_options: Any) -> Iterat
         url = server.start()
         try:
             with httpx.Client(base_url=url, timeout=30.0) as client:
-                yield LiveApp(url, client, store, backend, metrics, config)
+                yield LiveApp(url, client, store, backend, metrics, config, app)
         finally:
             server.stop()
 

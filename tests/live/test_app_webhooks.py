@@ -159,6 +159,18 @@ def test_webhooks_over_the_rate_limit_get_429_with_retry_after_and_store_nothing
         assert live.metric("ds1_webhooks_rejected_total", source="shopify", reason="rate_limited") == 1
 
 
+def test_webhooks_beyond_what_the_store_keeps_up_with_get_503_at_once(live_app: LiveApp) -> None:
+    live_app.app.state.recorder.max_pending = 0  # as if the queue were full
+
+    response = live_app.post_shopify(ORDER_PAID, event_id="evt-shed")
+
+    assert response.status_code == 503
+    assert response.json()["error"] == "overloaded"
+    assert response.headers["Retry-After"] == "5"
+    assert live_app.count("event_log") == 0
+    assert live_app.metric("ds1_webhooks_rejected_total", source="shopify", reason="overloaded") == 1
+
+
 def test_a_store_that_cannot_commit_gets_503_never_a_2xx(live_app: LiveApp,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: Any, **kwargs: Any) -> Any:
