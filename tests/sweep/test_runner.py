@@ -224,3 +224,43 @@ finally:
     nodes = {c["node"] for c in multi.manifest["cohorts"]}
     assert len(nodes) == 2, multi.manifest["cohorts"]
     pd.testing.assert_frame_equal(multi.runs, single)
+
+
+def test_a_worker_killed_mid_sweep_is_restarted_and_the_results_do_not_change(
+    write_experiment: WriteExperiment, tmp_path: Path
+) -> None:
+    import threading
+
+    import psutil
+
+    path = write_experiment(SMALL.replace("seeds: 3", "seeds: 10").replace("days: 20", "days: 90"))
+    reference = _sweep_all(path, tmp_path / "reference")
+    killed: list[int] = []
+
+    def kill_one_worker() -> None:
+        # Only this test's own Ray workers: descendants of this process, never anyone else's.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            for child in psutil.Process().children(recursive=True):
+                try:
+                    if child.cmdline()[:1] == ["ray::CohortWorker.simulate"]:
+                        child.kill()
+                        killed.append(child.pid)
+                        return
+                except psutil.Error:
+                    continue
+            time.sleep(0.02)
+
+    killer = threading.Thread(target=kill_one_worker)
+    killer.start()
+    try:
+        runs = _sweep_all(path, tmp_path / "out")
+    finally:
+        killer.join()
+    assert killed, "no worker was found running a cohort"
+    pd.testing.assert_frame_equal(runs, reference)
+
+
+def _sweep_all(path: Path, out: Path) -> pd.DataFrame:
+    run_sweep(path, out_dir=out, cohort_size=10, workers=2, progress=False)
+    return load_results(out).runs
