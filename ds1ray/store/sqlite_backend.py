@@ -11,7 +11,6 @@ on PostgreSQL, at the price of concurrency (waiting writers queue for up to
 from __future__ import annotations
 
 import json
-import math
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -58,16 +57,6 @@ class SQLiteDialect:
 
     def identifier(self, name: str) -> str:
         return f'"{name}"'
-
-    def float_array(self, values: Any) -> str:
-        # SQLite cannot store NaN (it becomes NULL); JSON's NaN token keeps it.
-        return json.dumps([None if v is None else float(v) for v in values], allow_nan=True)
-
-    def int_array(self, values: Any) -> str:
-        return json.dumps([int(v) for v in values])
-
-    def load_array(self, value: Any) -> list[Any]:
-        return [math.nan if v is None else v for v in json.loads(value)]
 
 
 class SQLiteBackend:

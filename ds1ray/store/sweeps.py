@@ -282,11 +282,22 @@ def _insert_cohort(
         (
             [experiment_id, first_run_no + int(position), int(group.first_days[index]),
              group.matrices["cash"].shape[1],
-             *[json.dumps(group.matrices[name][index].tolist()) for name in DAILY_ARRAY_COLUMNS]]
+             *[_json_array(group.matrices[name][index]) for name in DAILY_ARRAY_COLUMNS]]
             for group in groups
             for index, position in enumerate(group.positions)
         ),
     )
+
+
+def _json_array(values: np.ndarray) -> str:
+    """A JSON array SQLite's JSON functions accept: NaN as null, infinities as ±9e999.
+
+    Python's json reads 9e999 back as inf, and null becomes NaN in a float array.
+    """
+    text = json.dumps(values.tolist())
+    if "N" in text or "I" in text:
+        text = text.replace("NaN", "null").replace("Infinity", "9e999")
+    return text
 
 
 # Reading ---------------------------------------------------------------------
@@ -389,10 +400,7 @@ def _read_daily_sqlite(tx: Transaction, experiment_id: int) -> dict[str, np.ndar
         parts["day"].append(np.arange(first_day, first_day + day_count, dtype=np.int64))
         for name, text in zip(DAILY_ARRAY_COLUMNS, arrays, strict=True):
             kind = np.float64 if name in DAILY_FLOAT_KPIS else np.int64
-            values = json.loads(text)
-            parts[name].append(np.array(
-                [np.nan if value is None else value for value in values], dtype=kind
-            ))
+            parts[name].append(np.array(json.loads(text), dtype=kind))
     return {
         name: np.concatenate(parts[name]) if parts[name] else np.empty(0, dtype=kind)
         for name, kind in _DAILY_FIELDS

@@ -56,6 +56,8 @@ def make_cohort(
         "roas": rng.uniform(0, 5, cells),
     })
     daily.loc[1, "roas"] = np.nan
+    daily.loc[2, "roas"] = np.inf  # revenue without ad spend
+    daily.loc[3, "cash"] = -np.inf
     if day_major:
         daily = daily.sort_values(["day", "run_id"], kind="stable", key=_run_order(run_ids))
         daily = daily.reset_index(drop=True)

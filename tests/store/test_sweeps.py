@@ -138,10 +138,13 @@ def test_the_daily_rows_view_shows_one_row_per_run_and_day(store: Store):
     runs, daily = make_cohort(0)
     store.record_sweep_cohort("exp-a", MANIFEST, runs, daily, "cohort-0")
     rows = store.run(lambda tx: tx.execute(
-        "SELECT run_id, day, cash, orders FROM sweep_daily_rows WHERE experiment = %s "
+        "SELECT run_id, day, cash, orders, roas FROM sweep_daily_rows WHERE experiment = %s "
         "ORDER BY run_id, day", ["exp-a"]).fetchall())
     expected = daily.sort_values(["run_id", "day"])
-    assert [(r, int(d)) for r, d, _, _ in rows] == list(
+    assert [(r, int(d)) for r, d, *_ in rows] == list(
         zip(expected["run_id"], expected["day"].astype(int), strict=True))
-    assert np.allclose([float(c) for _, _, c, _ in rows], expected["cash"])
-    assert [int(o) for _, _, _, o in rows] == expected["orders"].tolist()
+    assert np.array_equal([float(row[2]) for row in rows], expected["cash"])
+    assert [int(row[3]) for row in rows] == expected["orders"].tolist()
+    # NaN shows as NULL on SQLite (JSON has no NaN); infinities survive on both.
+    roas = np.array([np.nan if row[4] is None else float(row[4]) for row in rows])
+    assert np.array_equal(roas, expected["roas"], equal_nan=True)
