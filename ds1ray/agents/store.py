@@ -101,5 +101,5 @@ class Store(Agent):
             by_competitor[competitor] = self.ports.competitor.prices(run[competitor], product[competitor]) \
                 * (1.0 + s.competitor_delta[run[competitor]])
         target = np.maximum(np.where(competitor, by_competitor, by_markup), cost * FLOOR_OVER_COST)
-        # Round up to the next whole dollar, minus a cent: $24.99.
-        return (np.ceil(target / 100.0) * 100 - 1).astype(np.int64)
+        # The smallest price ending in .99 at or above the target: $23.00 → $23.99, $23.99 → $23.99.
+        return (np.ceil((target - 99) / 100.0) * 100 + 99).astype(np.int64)

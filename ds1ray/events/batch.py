@@ -51,7 +51,11 @@ class EventBatch:
         run_arr = np.asarray(run, dtype=np.int64).reshape(-1)
         cols = {}
         for name, dtype in fields.items():
-            arr = np.asarray(columns[name], dtype=dtype)
+            raw = np.asarray(columns[name])
+            if dtype is np.int64 and raw.dtype.kind == "f" and not np.array_equal(raw, np.round(raw)):
+                # Integer fields hold cents and counts: a fraction here is a bug upstream, never rounding.
+                raise ValueError(f"{event_type}.{name}: fractional values in an integer field")
+            arr = raw.astype(dtype, copy=False)
             cols[name] = np.broadcast_to(arr, run_arr.shape).copy() if arr.ndim == 0 else arr.reshape(-1)
             if cols[name].shape != run_arr.shape:
                 raise ValueError(f"{event_type}.{name}: {cols[name].shape[0]} values for {run_arr.size} rows")

@@ -46,9 +46,6 @@ def test_markup_prices_end_in_99_cents_at_the_first_such_price_near_cost_times_m
     np.testing.assert_array_equal(world.promised_days[run, product], 28)  # the strategy's promise, not the quote
 
 
-@pytest.mark.xfail(strict=True, reason="bug: Store._price rounds with ceil(target/100)*100 − 1, so a target that is "
-                                       "a whole number of dollars (landed cost $20.00 × 1.15 = $23.00) is priced "
-                                       "at $22.99, one cent below the documented floor")
 def test_prices_never_fall_below_landed_cost_times_1_15(cohort_on_day_zero: Callable[..., Cohort]) -> None:
     cohort = cohort_on_day_zero([RunSpec("store", 0, "thin", {"store.markup": 1.0})])
     cost = np.array([2000, 4000, 20_000, 1999])
