@@ -41,6 +41,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+import psutil
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
@@ -95,6 +96,8 @@ class Step:
     recorded_events: int
     recorded_outbox: int
     commits: int | None
+    server_cpu_ms_per_request: float
+    client_cpu_ms_per_request: float
     ok: bool
 
 
@@ -188,13 +191,20 @@ def count_recorded(server_url: str) -> tuple[int, int]:
     return int(data["events"]), int(data["outbox"])
 
 
-def run_step(store: str, stack: str, url: str, rate: int, seconds: float, duplicates: float, first_id: int,
-             rng: random.Random) -> Step:
+def cpu_seconds(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
+
+
+def run_step(store: str, stack: str, url: str, server: psutil.Process, rate: int, seconds: float,
+             duplicates: float, first_id: int, rng: random.Random) -> Step:
     requests = make_requests(int(rate * seconds), duplicates, first_id, rng)
     before_events, before_outbox = count_recorded(url)
     commits_before = httpx.get(f"{url}/bench/commits").json()["commits"]
 
+    server_cpu, client_cpu = cpu_seconds(server), time.process_time()
     latencies, outcomes, elapsed = asyncio.run(fire(url, requests, rate))
+    server_cpu, client_cpu = cpu_seconds(server) - server_cpu, time.process_time() - client_cpu
     events, outbox = count_recorded(url)
     commits = httpx.get(f"{url}/bench/commits").json()["commits"] - commits_before
     ok_outcomes = [o for o in outcomes if o[1] == 200]
@@ -215,7 +225,8 @@ def run_step(store: str, stack: str, url: str, rate: int, seconds: float, duplic
         sustained_per_s=round(len(ok_outcomes) / elapsed, 1),
         p50_ms=round(float(np.percentile(lat_ms, 50)), 2), p99_ms=round(float(np.percentile(lat_ms, 99)), 2),
         max_ms=round(float(lat_ms.max()), 2), recorded_events=recorded_events, recorded_outbox=recorded_outbox,
-        commits=commits,
+        commits=commits, server_cpu_ms_per_request=round(server_cpu / len(requests) * 1000, 3),
+        client_cpu_ms_per_request=round(client_cpu / len(requests) * 1000, 3),
         ok=(exactly_once and recorded_events == distinct_accepted == recorded_outbox
             and len(ok_outcomes) == len(requests)),
     )
@@ -302,17 +313,20 @@ def standard_stack_installed() -> bool:
 def bench_store(store: str, db_url: str, stack: str, rates: list[int], seconds: float, duplicates: float,
                 rng: random.Random) -> list[Step]:
     process, url = start_server(db_url, stack)
+    server = psutil.Process(process.pid)
     steps = []
     try:
-        run_step(store, stack, url, 100, 1.0, duplicates, 1, rng)  # warm-up: connections, caches
+        run_step(store, stack, url, server, 100, 1.0, duplicates, 1, rng)  # warm-up: connections, caches
         for number, rate in enumerate(rates):
-            step = run_step(store, stack, url, rate, seconds, duplicates, (number + 1) * 10_000_000, rng)
+            step = run_step(store, stack, url, server, rate, seconds, duplicates, (number + 1) * 10_000_000, rng)
             steps.append(step)
             print(f"{store:10s} {stack:8s} {rate:5d}/s offered {step.sustained_per_s:7.1f}/s answered  "
                   f"p50 {step.p50_ms:7.2f} ms  p99 {step.p99_ms:7.2f} ms  "
                   f"distinct {step.distinct_sent:5d} recorded {step.recorded_events:5d} "
                   f"(outbox {step.recorded_outbox:5d})  dup answers {step.duplicates_answered:4d}  "
-                  f"errors {step.errors}  commits {step.commits}  {'OK' if step.ok else 'FAIL'}",
+                  f"errors {step.errors}  commits {step.commits}  CPU ms/request server "
+                  f"{step.server_cpu_ms_per_request:.2f} client {step.client_cpu_ms_per_request:.2f}  "
+                  f"{'OK' if step.ok else 'FAIL'}",
                   flush=True)
     finally:
         stop_server(process)

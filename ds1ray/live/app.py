@@ -173,6 +173,34 @@ async def read_limited(request: Request, limit: int) -> bytes:
 # ----------------------------------------------------------------------------- the group commit
 
 
+def add_to_outbox(tx: Transaction, events: list[Event]) -> set[str]:
+    """`tx.outbox.add` for many events in two statements; returns the ids newly logged.
+
+    The same rows as `Outbox.add` event by event (log row `ON CONFLICT DO NOTHING`, then
+    an outbox row), at a fraction of the per-statement cost: measured 0.23 ms of CPU per
+    event in batches through `Outbox.add`, which was a quarter of the server's work per
+    webhook. Rows go in event-id order, so concurrent batches lock ids in one order.
+    """
+    unique = sorted({event.event_id: event for event in reversed(events)}.values(), key=lambda e: e.event_id)
+    if not unique:
+        return set()
+    log_rows = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(unique))
+    logged = tx.execute(
+        f"INSERT INTO event_log ({', '.join(EVENT_COLUMNS)}) VALUES {log_rows} "
+        "ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
+        [value for e in unique for value in (
+            e.event_id, e.correlation_id, e.run_id, e.type, e.source, tx.dialect.json(e.payload),
+            tx.dialect.timestamp(e.created_at))],
+    ).fetchall()
+    now = tx.dialect.timestamp(tx.now())
+    tx.execute(
+        f"INSERT INTO outbox (event_id, created_at) VALUES {', '.join(['(%s, %s)'] * len(unique))} "
+        "ON CONFLICT (event_id) DO NOTHING",
+        [value for e in unique for value in (e.event_id, now)],
+    )
+    return {row[0] for row in logged}
+
+
 class EventRecorder:
     """Records webhook events durably, many requests per transaction (a group commit).
 
@@ -244,17 +272,15 @@ class EventRecorder:
                     done.set_result(new)
 
     def _commit(self, events: list[Event]) -> list[bool]:
-        order = sorted(range(len(events)), key=lambda i: events[i].event_id)
-
-        def write(tx: Transaction) -> list[bool]:
-            inserted = [False] * len(events)
-            for i in order:
-                inserted[i] = tx.outbox.add(events[i])
-            return inserted
-
-        result = self.store.run(write)
+        new = self.store.run(lambda tx: add_to_outbox(tx, events))
         self.batches += 1
-        return result
+        # The first occurrence of a new id is the one that recorded it; repeats are duplicates.
+        seen: set[str] = set()
+        inserted = []
+        for event in events:
+            inserted.append(event.event_id in new and event.event_id not in seen)
+            seen.add(event.event_id)
+        return inserted
 
     async def stop(self) -> None:
         if self._queue is not None:
