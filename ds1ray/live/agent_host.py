@@ -298,7 +298,7 @@ def requeue(tx: Transaction, event: Event, *, claimed_as: str) -> None:
     removed: the event may fail and be redriven again.
     """
     tx.execute("UPDATE outbox SET published_at = NULL, dead_lettered_at = NULL, attempts = 0, "
-               "last_error = NULL WHERE event_id = %s", [event.event_id])
+               "last_error = NULL, first_failed_at = NULL WHERE event_id = %s", [event.event_id])
     tx.execute("DELETE FROM processed_events WHERE handler = %s AND event_id = %s",
                [claimed_as, event.event_id])
 

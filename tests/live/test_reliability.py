@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import os
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -62,10 +61,21 @@ def supplier() -> Iterator[SupplierServer]:
 
 
 @pytest.fixture(scope="module")
-def live(supplier: SupplierServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-    saved = {name: os.environ.get(name) for name in ENV}
-    os.environ.update(ENV)
-    ray.init(address="local", namespace=NAMESPACE, num_cpus=2, include_dashboard=False, logging_level=logging.ERROR)
+def ray_session() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as environment:
+        for name, value in ENV.items():
+            environment.setenv(name, value)
+        ray.init(address="local", namespace=NAMESPACE, num_cpus=2, include_dashboard=False,
+                 logging_level=logging.ERROR)
+        try:
+            yield
+        finally:
+            ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def live(supplier: SupplierServer, ray_session: None,
+         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     url = f"sqlite:///{tmp_path_factory.mktemp('reliability') / 'live.sqlite3'}"
     spec = LiveAdapterSpec("supplier", str(supplier.url), "SUPPLIER_API_KEY", GUARD)
     start_live(load_config("overlays/bootstrap.staging.yaml"), store_url=url, http=False,
@@ -81,12 +91,6 @@ def live(supplier: SupplierServer, tmp_path_factory: pytest.TempPathFactory) -> 
     finally:
         stop_live()
         store.close()
-        ray.shutdown()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def paid(order_id: int) -> Event:

@@ -65,18 +65,16 @@ REFUND: dict[str, Any] = {
 
 @pytest.fixture(scope="module")
 def ray_session() -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in SECRETS}
-    os.environ.update(SECRETS)
-    ray.init(address="local", namespace=NAMESPACE, num_cpus=2, include_dashboard=False, logging_level=logging.ERROR)
-    try:
-        yield
-    finally:
-        ray.shutdown()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    with pytest.MonkeyPatch.context() as environment:
+        for name, value in SECRETS.items():
+            environment.setenv(name, value)
+        # address="local": a new cluster, never another session's that ray.init() would join.
+        ray.init(address="local", namespace=NAMESPACE, num_cpus=2, include_dashboard=False,
+                 logging_level=logging.ERROR)
+        try:
+            yield
+        finally:
+            ray.shutdown()
 
 
 def _postgres_database() -> tuple[str, Callable[[], None]]:

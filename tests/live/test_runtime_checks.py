@@ -21,6 +21,7 @@ def no_cluster(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     address_file = tmp_path / "live-ray-address"
     monkeypatch.setattr(live_cli, "ADDRESS_FILE", address_file)
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")  # what `ds1ray live` sets; undone after the test
     return address_file
 
 
