@@ -22,7 +22,7 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -33,6 +33,7 @@ from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Res
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import BaseRoute, Match
 
 from ds1ray.config import Config
 from ds1ray.errors import UserError
@@ -129,7 +130,15 @@ def recent_events(tx: Transaction, limit: int, event_type: str | None) -> list[E
     return [event_from_row(tx, row) for row in rows]
 
 
-def timing_middleware(app: ASGIApp, metrics: AppMetrics) -> ASGIApp:
+def route_template(scope: Scope, routes: Sequence[BaseRoute]) -> str:
+    """The path template of the route that served `scope` ("unmatched" if none)."""
+    route = scope.get("route")
+    if route is None:  # not every route class records itself in the scope
+        route = next((r for r in routes if r.matches(scope)[0] is not Match.NONE), None)
+    return str(getattr(route, "path", None) or "unmatched")
+
+
+def timing_middleware(app: ASGIApp, metrics: AppMetrics, routes: Sequence[BaseRoute]) -> ASGIApp:
     """Observe each HTTP request's latency under its route template (not its raw path)."""
 
     async def middleware(scope: Scope, receive: Callable[[], Awaitable[Message]],
@@ -149,9 +158,7 @@ def timing_middleware(app: ASGIApp, metrics: AppMetrics) -> ASGIApp:
         try:
             await app(scope, receive, send_and_note)
         finally:
-            route = scope.get("route")
-            path = getattr(route, "path", None) or "unmatched"
-            metrics.request_latency.observe(time.perf_counter() - started, route=path,
+            metrics.request_latency.observe(time.perf_counter() - started, route=route_template(scope, routes),
                                             method=scope["method"], status=f"{status // 100}xx")
 
     return middleware
@@ -492,15 +499,15 @@ def create_app(
         async def dashboard() -> FileResponse:
             return FileResponse(STATIC_DIR / "index.html")
 
-    app.add_middleware(_TimingMiddleware, metrics=metrics)
+    app.add_middleware(_TimingMiddleware, metrics=metrics, routes=app.router.routes)
     return app
 
 
 class _TimingMiddleware:
     """`timing_middleware` in the class form Starlette's `add_middleware` takes."""
 
-    def __init__(self, app: ASGIApp, metrics: AppMetrics) -> None:
-        self._call = timing_middleware(app, metrics)
+    def __init__(self, app: ASGIApp, metrics: AppMetrics, routes: Sequence[BaseRoute]) -> None:
+        self._call = timing_middleware(app, metrics, routes)
 
     async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Message]],
                        send: Callable[[Message], Awaitable[None]]) -> None:
