@@ -300,7 +300,7 @@ def start_live(config: Config, *, store_url: str | None = None,
         relay_interval=relay_interval, max_attempts=max_attempts)
     ray.get(coordinator.ping.remote())
     started.append(COORDINATOR)
-    served = _start_http(config, url, port) if http else None
+    served = start_http(config, url, port) if http else None
     if served is not None:
         started.append(HTTP_ACTOR)
     return LiveInstance(url, started, served)
@@ -345,7 +345,7 @@ def check_http(config: Config) -> None:
     intake_from_config(config)
 
 
-def _start_http(config: Config, store_url: str, port: int | None) -> str | None:
+def start_http(config: Config, store_url: str, port: int | None) -> str | None:
     """Start the `http` actor when the HTTP app is installed; the URL it serves, else None."""
     if importlib.util.find_spec("ds1ray.live.server") is None:
         return None

@@ -11,6 +11,7 @@ in exactly as the HTTP app records them: a signed Shopify body through
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import logging
 import os
@@ -18,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import numpy as np
 import psycopg
 import pytest
@@ -29,7 +31,7 @@ from ds1ray.adapters.live.ports import SHOP_PRODUCT, PlatformIds
 from ds1ray.config import load_config
 from ds1ray.live.agent_host import NAMESPACE, derived_event_id
 from ds1ray.live.redaction import Redactor
-from ds1ray.live.runtime import COORDINATOR, MARKET_ACTOR, live_actors, start_live, stop_live
+from ds1ray.live.runtime import COORDINATOR, MARKET_ACTOR, live_actors, start_http, start_live, stop_live
 from ds1ray.live.signatures import shopify_webhook_headers
 from ds1ray.live.webhooks import WebhookIntake
 from ds1ray.store import Event, open_store
@@ -40,7 +42,8 @@ pytestmark = [pytest.mark.ray, pytest.mark.timeout(900)]
 SECRET = "shopify-test-secret"
 SHOPIFY_PRODUCT = 632910392  # the cat tree of the sample order
 SLOT = 3
-SECRETS = {"SHOPIFY_WEBHOOK_SECRET": SECRET, "STRIPE_WEBHOOK_SECRET": "whsec_test"}
+SECRETS = {"SHOPIFY_WEBHOOK_SECRET": SECRET, "STRIPE_WEBHOOK_SECRET": "whsec_test",
+           "DS1_PII_HASH_KEY": "pii-key"}
 POSTGRES_URL = os.environ.get("DS1_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/")
 
 ORDER: dict[str, Any] = {
@@ -120,7 +123,7 @@ def live(request: pytest.FixtureRequest, ray_session: None,
 
 # Helpers ------------------------------------------------------------------------------------------
 
-INTAKE = WebhookIntake(shopify_secrets=SECRET, stripe_secrets=None, redactor=Redactor("pii-key"))
+INTAKE = WebhookIntake(shopify_secrets=SECRET, stripe_secrets=None, redactor=Redactor(SECRETS["DS1_PII_HASH_KEY"]))
 
 
 def webhook(topic: str, body: dict[str, Any], delivery: str) -> Event:
@@ -273,3 +276,30 @@ def test_ticks_of_one_schedule_slot_are_recorded_once(live: Store) -> None:
     assert status["outbox_pending"] == 0
     assert status["dead_letters"] == 0
     assert status["delivered"].get("OPTIMIZATION_TICK", 0) >= 1
+
+
+def test_a_webhook_posted_to_the_http_actor_is_fulfilled_once_and_its_retry_is_a_duplicate(
+        live: Store) -> None:
+    config = load_config("overlays/bootstrap.staging.yaml")
+    loopback = config.bootstrap.http.model_copy(update={"host": "127.0.0.1"})
+    config = dataclasses.replace(config, bootstrap=config.bootstrap.model_copy(update={"http": loopback}))
+    url = start_http(config, live.location.url, 0)
+    assert url is not None and url.startswith("http://127.0.0.1:")
+    sourced(live)
+    order = copy.deepcopy(ORDER)
+    order.update(id=9001, admin_graphql_api_id="gid://shopify/Order/9001")
+    raw = json.dumps(order).encode()
+    headers = shopify_webhook_headers(raw, SECRET, topic="orders/paid", event_id="http-9001")
+
+    with httpx.Client(base_url=url, timeout=30) as client:
+        first = client.post("/webhooks/shopify", content=raw, headers=headers)
+        retry = client.post("/webhooks/shopify", content=raw, headers=headers)
+        assert first.status_code == retry.status_code == 200
+        assert (first.json()["duplicate"], retry.json()["duplicate"]) == (False, True)
+        wait_until_drained(live)
+        assert placements([9001]) == {9001: (1, 1)}
+
+        agents = client.get("/api/agents").json()["agents"]
+        assert [a["name"] for a in agents] == list(load_config().agents)
+        assert {a["state"] for a in agents} == {"ALIVE"}
+        assert client.get("/api/kpis").json()["orders"] >= 0
