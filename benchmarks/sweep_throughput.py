@@ -168,7 +168,7 @@ def run_sweep_path(experiment_path: Path, out: Path, cohort_size: int | None, re
 
     with PeakMemory() as memory:
         started = time.perf_counter()
-        ray.init(include_dashboard=False, log_to_driver=False)
+        ray.init(address="local", include_dashboard=False, log_to_driver=False)
         ray_start = time.perf_counter() - started
         cpus = int(ray.cluster_resources().get("CPU", 1))
         try:

@@ -181,12 +181,14 @@ class Results:
 
     runs: pd.DataFrame
     manifest: dict[str, Any]
-    directory: Path
+    directory: Path | None
+    """The results folder, or None when the sweep was read from a database."""
     _daily: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def daily(self) -> pd.DataFrame:
         if self._daily is None:
+            assert self.directory is not None, "results read from a database load daily eagerly"
             self._daily = pd.read_parquet(self.directory / DAILY_FILE)
         return self._daily
 
@@ -199,9 +201,19 @@ class Results:
         return iter((self.runs, self.daily, self.manifest))
 
 
-def load_results(directory: str | Path) -> Results:
-    """Read a finished sweep's folder; an unfinished or missing one is a `UserError`."""
-    directory = Path(directory)
+def load_results(source: str | Path, *, experiment: str | None = None) -> Results:
+    """Read a finished sweep from its folder, or from a database (`ds1ray sweep --db URL`).
+
+    `source` is a results folder, or a database URL (`postgresql://…`, `sqlite:///…`)
+    together with `experiment`, the experiment's name. An unfinished or missing
+    sweep is a `UserError`.
+    """
+    if isinstance(source, str) and "://" in source:
+        if experiment is None:
+            raise UserError(f"reading results from a database needs the experiment's name: "
+                            f"load_results({source!r}, experiment=NAME)")
+        return _load_from_store(source, experiment)
+    directory = Path(source)
     if not directory.is_dir():
         raise UserError(f"{directory}: no such results folder")
     manifest_path = directory / MANIFEST_FILE
@@ -215,3 +227,21 @@ def load_results(directory: str | Path) -> Results:
         )
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     return Results(runs=pd.read_parquet(runs_path), manifest=manifest, directory=directory)
+
+
+def _load_from_store(url: str, experiment: str) -> Results:
+    """A sweep recorded with `--db`: its runs, daily KPIs and identity manifest, as written."""
+    from ds1ray.store import open_store
+    from ds1ray.store.sweeps import load_sweep
+
+    store = open_store(url)
+    try:
+        runs, daily = load_sweep(store, experiment)
+        def read_manifest(tx: Any) -> dict[str, Any]:
+            row = tx.execute("SELECT manifest FROM experiments WHERE name = %s", [experiment]).fetchone()
+            return dict(tx.dialect.load_json(row[0]))  # load_sweep has already proved the row exists
+
+        manifest = store.run(read_manifest)
+    finally:
+        store.close()
+    return Results(runs=runs, manifest=manifest, directory=None, _daily=daily)
