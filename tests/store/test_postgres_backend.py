@@ -138,29 +138,46 @@ def test_a_sweep_writing_through_a_server_restart_loses_nothing_and_duplicates_n
     postgres_server: PostgresServer, restart_server: None
 ):
     url = postgres_server.new_database()
-    cohorts = [make_cohort(index, runs=120, days=365) for index in range(24)]
     manifest = {"experiment": "restart"}
+    cohorts: list[tuple[pd.DataFrame, pd.DataFrame]] = []
     failures: list[BaseException] = []
-    started = threading.Event()
-    recorded: list[int] = []
+    cut_short: list[BaseException] = []
+    started, restarted = threading.Event(), threading.Event()
 
     def sweep(store: Store) -> None:
+        # Keep writing until three cohorts went in after the server came back.
         try:
-            for index, (runs, daily) in enumerate(cohorts):
-                store.record_sweep_cohort("restart", manifest, runs, daily, f"cohort-{index}")
-                recorded.append(index)
+            after_restart = 0
+            while after_restart < 3:
+                after_restart += restarted.is_set()
+                runs, daily = make_cohort(len(cohorts), runs=120, days=365)
+                cohorts.append((runs, daily))
+                store.record_sweep_cohort("restart", manifest, runs, daily,
+                                          f"cohort-{len(cohorts) - 1}")
                 started.set()
         except BaseException as error:
             failures.append(error)
 
     with open_store(url) as store:
+        is_transient = store.backend.is_transient
+
+        def counting(error: BaseException) -> bool:
+            cut_short.append(error)
+            return is_transient(error)
+
+        store.backend.is_transient = counting  # type: ignore[method-assign]
         writer = threading.Thread(target=sweep, args=(store,))
         writer.start()
         assert started.wait(timeout=60)
         restart(postgres_server)
-        assert len(recorded) < len(cohorts), "the sweep finished before the restart: no test"
+        restarted.set()
         writer.join(timeout=180)
         assert not writer.is_alive() and not failures
+        # The restart hit the writer: a transaction was cut (and retried), or the
+        # pool found its connections dead and reconnected.
+        stats = store.backend.pool.get_stats()  # type: ignore[attr-defined]
+        assert cut_short or stats.get("connections_lost", 0) + stats.get(
+            "connections_errors", 0) > 0, "the restart went unnoticed: nothing was tested"
         # A resumed sweep offers every cohort again: nothing is written twice.
         for index, (runs, daily) in enumerate(cohorts):
             assert store.record_sweep_cohort(
@@ -193,7 +210,9 @@ def test_the_relay_draining_through_a_server_restart_publishes_every_event(
             published.append(event.event_id)
             if len(published) == 100:
                 threading.Thread(target=restart_then_flag).start()
-            time.sleep(0.01)
+            if len(published) == 101:
+                # Hold the relay's open transaction until the server has restarted under it.
+                assert restarted.wait(timeout=120)
 
         OutboxRelay(store, publish, batch_size=10).drain()
         assert restarted.wait(timeout=120)
