@@ -3,7 +3,7 @@
 Two backends behind one interface and one schema: an embedded SQLite file (the
 default, no server) and PostgreSQL (psycopg 3 + psycopg_pool). Usage::
 
-    from ds1ray.store import database_url, open_store
+    from ds1ray.store import Event, database_url, load_sweep, open_store
 
     with open_store(database_url("dropship_sim")) as store:
         store.record_sweep_cohort("exp-1", manifest, runs, daily, cohort_key="0")
