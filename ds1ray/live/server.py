@@ -149,16 +149,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def serve_staging(overlay: str, db: str | None, host: str | None, port: int | None) -> int:
     from ds1ray.config import load_config
+    from ds1ray.live.app import create_app, intake_from_config
     from ds1ray.live.backend import InProcessBackend
     from ds1ray.store import database_url, open_store
 
     config = load_config(overlay)
+    intake, redactor = intake_from_config(config)  # a missing secret stops us before the store is touched
     url = db or config.database_url() or database_url(config.bootstrap.database.name)
     with open_store(url, migrate=True) as store:
         backend = InProcessBackend(config, store)
         http = config.bootstrap.http
-        server = HttpServer(build_live_app(config, store, backend), host=host or http.host,
-                            port=http.port if port is None else port)
+        app = create_app(config, store, backend, intake, redactor=redactor)
+        server = HttpServer(app, host=host or http.host, port=http.port if port is None else port)
         print(f"serving {server.start()} (store: {store.location.describe()}); Ctrl-C stops", flush=True)
         try:
             while server.running:

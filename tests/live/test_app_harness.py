@@ -225,3 +225,40 @@ def test_missing_pii_hash_key_stops_start_up_naming_it(monkeypatch: pytest.Monke
     monkeypatch.delenv("DS1_PII_HASH_KEY")
     with pytest.raises(UserError, match="DS1_PII_HASH_KEY"):
         intake_from_config(staging_config)
+
+
+def test_standalone_staging_server_serves_until_interrupted(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    env = {**os.environ, **SECRETS_ENV}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ds1ray.live.server", "--overlay", "bootstrap.staging.yaml",
+         "--db", f"sqlite:///{tmp_path / 'staging.sqlite3'}", "--host", "127.0.0.1", "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert process.stdout is not None
+        first_line = process.stdout.readline()
+        url = first_line.split()[1]
+        assert httpx.get(f"{url}/healthz", timeout=10).json()["status"] == "ok"
+        assert httpx.get(f"{url}/api/kpis", timeout=10).json()["day"] == 0
+    finally:
+        process.send_signal(signal.SIGINT)
+        code = process.wait(30)
+    assert code == 0
+
+
+def test_standalone_server_without_its_secrets_exits_with_one_clear_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    env = {name: value for name, value in os.environ.items() if name not in SECRETS_ENV}
+    done = subprocess.run(
+        [sys.executable, "-m", "ds1ray.live.server", "--db", f"sqlite:///{tmp_path / 's.sqlite3'}", "--port", "0"],
+        capture_output=True, text=True, env=env, timeout=120)
+
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    assert done.stderr.count("\n") == 1 and "DS1_PII_HASH_KEY is not set" in done.stderr
+    assert not (tmp_path / "s.sqlite3").exists()  # refused before anything was created
