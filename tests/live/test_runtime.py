@@ -17,6 +17,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -303,3 +304,18 @@ def test_a_webhook_posted_to_the_http_actor_is_fulfilled_once_and_its_retry_is_a
         assert [a["name"] for a in agents] == list(load_config().agents)
         assert {a["state"] for a in agents} == {"ALIVE"}
         assert client.get("/api/kpis").json()["orders"] >= 0
+
+
+def test_a_restarted_coordinator_neither_repeats_nor_skips_a_scheduled_tick(live: Store) -> None:
+    coordinator = actor(COORDINATOR)
+    later = datetime.now(UTC) + timedelta(hours=9)  # at least two optimisation ticks fall due
+    fired = ray.get(coordinator.due_ticks.remote(later))
+    assert fired >= 2
+
+    ray.kill(coordinator, no_restart=False)
+    assert ray.get(coordinator.due_ticks.remote(later)) == 0  # the last tick time is in the store
+    wait_until_drained(live)
+    ticks = live.run(lambda tx: tx.scalar(
+        "SELECT COUNT(*) FROM event_log WHERE source = 'clock' AND event_id LIKE %s", ["tick:%"]))
+    assert ticks >= fired
+    assert restarts(COORDINATOR) >= 1
