@@ -431,6 +431,12 @@ def create_app(
     async def get_agents() -> Any:
         return {"agents": await ask(backend.agents)}
 
+    @app.get("/api/status")
+    async def get_status() -> Any:
+        breakers = await ask(backend.breakers)
+        depths = await ask(backend.queue_depths)
+        return {"breakers": breakers, "queue_depths": depths}
+
     @app.get("/api/kpis")
     async def get_kpis() -> Any:
         return await ask(backend.kpis)

@@ -204,3 +204,15 @@ def test_an_unreachable_business_is_a_503_naming_it(sqlite_live_app: LiveApp,
 
     assert response.status_code == 503
     assert "agent:ceo is DEAD" in json.dumps(response.json())
+
+
+def test_status_reports_breakers_and_queue_depths(sqlite_live_app: LiveApp, monkeypatch: pytest.MonkeyPatch) -> None:
+    sqlite_live_app.post_shopify(ORDER_PAID, event_id="evt-q")
+    assert sqlite_live_app.client.get("/api/status").json() == {"breakers": {}, "queue_depths": {"outbox": 1}}
+
+    snapshot = {"name": "shop", "state": "open", "consecutive_failures": 5, "failure_threshold": 5, "opens": 1,
+                "seconds_until_half_open": 42.0}
+    monkeypatch.setattr(sqlite_live_app.backend, "breakers", lambda: {"shop": snapshot})
+
+    assert sqlite_live_app.client.get("/api/status").json()["breakers"] == {"shop": snapshot}
+    assert sqlite_live_app.metric("ds1_breaker_state", platform="shop") == 2

@@ -103,3 +103,17 @@ def test_a_new_webhook_appears_in_recent_events_without_reloading(page: Any, sql
     row = page.wait_for_selector('#events tr:has-text("ORDER_PAID")')
     assert "amount_cents=$59.99" in row.inner_text()
     assert "Lovelace" not in page.content()
+
+
+def test_breakers_and_queues_are_shown(page: Any, sqlite_live_app: LiveApp, monkeypatch: pytest.MonkeyPatch) -> None:
+    page.wait_for_selector("#queues:has-text('outbox: 0 waiting')")
+    assert "all adapters are mocks" in page.locator("#breakers").inner_text()
+
+    monkeypatch.setattr(sqlite_live_app.backend, "breakers", lambda: {"ads": {
+        "name": "ads", "state": "open", "consecutive_failures": 5, "failure_threshold": 5, "opens": 2,
+        "seconds_until_half_open": 30.0}})
+
+    # The table is re-rendered on every refresh, so look the cells up afresh rather than hold a row.
+    page.wait_for_function(
+        "[...document.querySelectorAll('#breakers tr')].some(r => r.cells[0].textContent === 'ads'"
+        " && r.cells[1].textContent === 'open')")

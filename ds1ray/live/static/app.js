@@ -100,9 +100,9 @@ function summary(payload) {
 async function refresh() {
   const results = await Promise.allSettled([
     getJson("/api/kpis"), getJson("/api/agents"), getJson("/api/events?limit=20"),
-    getJson("/api/dlq"), fetch("/healthz"),
+    getJson("/api/dlq"), getJson("/api/status"), fetch("/healthz"),
   ]);
-  const [kpis, agents, events, dlq, health] = results;
+  const [kpis, agents, events, dlq, status, health] = results;
   if (kpis.status === "fulfilled") renderKpis(kpis.value);
   if (agents.status === "fulfilled") {
     fillRows("agents", agents.value.agents, (a) => [a.name, a.state, String(a.restarts)]);
@@ -115,6 +115,17 @@ async function refresh() {
     const letters = dlq.value.dead_letters;
     document.getElementById("dlq-count").textContent = String(letters.length);
     fillRows("dlq", letters, (d) => [String(d.id), d.handler, d.type, String(d.attempts), d.last_error]);
+  }
+  if (status.status === "fulfilled") {
+    const breakers = Object.entries(status.value.breakers);
+    fillRows("breakers", breakers, ([name, b]) => [name, b.state, String(b.consecutive_failures), String(b.opens)]);
+    if (breakers.length === 0) {
+      const row = el("tr");
+      row.append(el("td", "no live platform (all adapters are mocks)", { colspan: "4", class: "muted" }));
+      document.getElementById("breakers").replaceChildren(row);
+    }
+    document.getElementById("queues").textContent = Object.entries(status.value.queue_depths)
+      .map(([name, depth]) => `${name}: ${depth} waiting`).join(" · ");
   }
   const ok = health.status === "fulfilled" && health.value.ok && results.every((r) => r.status === "fulfilled");
   const badge = document.getElementById("health");
