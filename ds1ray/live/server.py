@@ -14,6 +14,7 @@ Standalone staging rehearsal (no Ray; the business is an in-process cohort of on
 
     DS1_PII_HASH_KEY=… SHOPIFY_WEBHOOK_SECRET=… STRIPE_WEBHOOK_SECRET=… \\
         python -m ds1ray.live.server --overlay overlays/bootstrap.staging.yaml [--db URL] [--port 8000]
+            [--day-seconds 10]   # the simulated business moves on a day every 10 s
 """
 
 from __future__ import annotations
@@ -139,15 +140,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--db", default=None, help="store URL (default: the overlay's database)")
     parser.add_argument("--host", default=None, help="listen address (default: http.host)")
     parser.add_argument("--port", type=int, default=None, help="port (default: http.port)")
+    parser.add_argument("--day-seconds", type=float, default=0.0,
+                        help="advance the simulated business one day every this many seconds (default: never)")
     args = parser.parse_args(argv)
+    if args.day_seconds < 0:
+        parser.error(f"--day-seconds must be 0 or more, got {args.day_seconds}")
     try:
-        return serve_staging(args.overlay, args.db, args.host, args.port)
+        return serve_staging(args.overlay, args.db, args.host, args.port, args.day_seconds)
     except UserError as error:
         print(f"ds1ray live server: error: {error}", file=sys.stderr)
         return error.exit_code
 
 
-def serve_staging(overlay: str, db: str | None, host: str | None, port: int | None) -> int:
+def serve_staging(overlay: str, db: str | None, host: str | None, port: int | None,
+                  day_seconds: float = 0.0) -> int:
     from ds1ray.config import load_config
     from ds1ray.live.app import create_app, intake_from_config
     from ds1ray.live.backend import InProcessBackend
@@ -162,9 +168,13 @@ def serve_staging(overlay: str, db: str | None, host: str | None, port: int | No
         app = create_app(config, store, backend, intake, redactor=redactor)
         server = HttpServer(app, host=host or http.host, port=http.port if port is None else port)
         print(f"serving {server.start()} (store: {store.location.describe()}); Ctrl-C stops", flush=True)
+        next_day = time.monotonic() + day_seconds
         try:
             while server.running:
-                time.sleep(0.5)
+                time.sleep(min(0.5, day_seconds) if day_seconds else 0.5)
+                if day_seconds and time.monotonic() >= next_day:
+                    backend.advance(1)
+                    next_day += day_seconds
         except KeyboardInterrupt:
             pass
         finally:

@@ -235,14 +235,18 @@ def test_standalone_staging_server_serves_until_interrupted(tmp_path: Path) -> N
     env = {**os.environ, **SECRETS_ENV}
     process = subprocess.Popen(
         [sys.executable, "-m", "ds1ray.live.server", "--overlay", "bootstrap.staging.yaml",
-         "--db", f"sqlite:///{tmp_path / 'staging.sqlite3'}", "--host", "127.0.0.1", "--port", "0"],
+         "--db", f"sqlite:///{tmp_path / 'staging.sqlite3'}", "--host", "127.0.0.1", "--port", "0",
+         "--day-seconds", "0.2"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         assert process.stdout is not None
         first_line = process.stdout.readline()
         url = first_line.split()[1]
         assert httpx.get(f"{url}/healthz", timeout=10).json()["status"] == "ok"
-        assert httpx.get(f"{url}/api/kpis", timeout=10).json()["day"] == 0
+        deadline = time.monotonic() + 30
+        while httpx.get(f"{url}/api/kpis", timeout=10).json()["day"] < 2:  # the business moves on
+            assert time.monotonic() < deadline, "the simulated days did not advance"
+            time.sleep(0.1)
     finally:
         process.send_signal(signal.SIGINT)
         code = process.wait(30)
