@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -156,6 +156,22 @@ class Store:
         from ds1ray.store.sweeps import record_sweep_cohort
 
         return record_sweep_cohort(self, experiment, manifest, runs, daily, cohort_key)
+
+    def record_sweep_cohorts(
+        self,
+        experiment: str,
+        manifest: dict[str, Any],
+        cohorts: Iterable[tuple[pd.DataFrame, pd.DataFrame, str]],
+        *,
+        parallel: int = 2,
+    ) -> list[bool]:
+        """Record cohorts `(runs, daily, cohort_key)`, up to `parallel` transactions at once.
+
+        One flag per cohort, as `record_sweep_cohort` returns it.
+        """
+        from ds1ray.store.sweeps import record_sweep_cohorts
+
+        return record_sweep_cohorts(self, experiment, manifest, cohorts, parallel=parallel)
 
     def load_sweep(self, experiment: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         from ds1ray.store.sweeps import load_sweep

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
@@ -62,6 +63,37 @@ class DailyGroup:
     matrices: dict[str, np.ndarray]
 
 
+@dataclass(frozen=True)
+class PreparedCohort:
+    """A validated cohort, turned into rows ready to write (nothing written yet)."""
+
+    key: str
+    run_ids: pd.Series
+    run_count: int
+    daily_order: str
+    runs_columns: list[list[str]]
+    daily_columns: list[list[str]]
+    run_rows: list[list[Any]]
+    groups: list[DailyGroup]
+
+
+def prepare_cohort(runs: pd.DataFrame, daily: pd.DataFrame, cohort_key: str) -> PreparedCohort:
+    """Check one cohort against the result-table contract and build its rows."""
+    if not cohort_key or not isinstance(cohort_key, str):
+        raise ValueError("cohort_key must be a non-empty string")
+    checked = check_cohort(runs, daily)
+    return PreparedCohort(
+        key=cohort_key,
+        run_ids=runs["run_id"],
+        run_count=len(runs),
+        daily_order=checked.daily_order,
+        runs_columns=column_specs(runs),
+        daily_columns=column_specs(daily),
+        run_rows=_run_rows(runs, checked.parameters),
+        groups=_daily_groups(daily, checked, len(runs)),
+    )
+
+
 def record_sweep_cohort(
     store: Store,
     experiment: str,
@@ -71,46 +103,197 @@ def record_sweep_cohort(
     cohort_key: str,
 ) -> bool:
     """Record one cohort; returns False, writing nothing, if it was already recorded."""
+    _check_experiment_name(experiment)
+    prepared = prepare_cohort(runs, daily, cohort_key)
+    return _record_prepared(store, experiment, _normalised_manifest(manifest), prepared, None)
+
+
+def record_sweep_cohorts(
+    store: Store,
+    experiment: str,
+    manifest: dict[str, Any],
+    cohorts: Iterable[tuple[pd.DataFrame, pd.DataFrame, str]],
+    *,
+    parallel: int = 2,
+) -> list[bool]:
+    """Record several cohorts `(runs, daily, cohort_key)`, up to `parallel` at once.
+
+    Each cohort is still its own transaction with the guarantees of
+    `record_sweep_cohort` (True if written, False if already recorded, nothing
+    half-written). Every cohort is checked before anything is written. On
+    PostgreSQL the cohorts travel over `parallel` pooled connections, so the
+    server's work on them (parsing, compressing, WAL) uses several cores;
+    SQLite has one writer, so there they are written one after another.
+    Returns one flag per cohort, in the order given; cohorts load back in that
+    order. The experiment itself (name, manifest, columns) is registered in a
+    transaction of its own first.
+    """
+    _check_experiment_name(experiment)
+    if parallel < 1:
+        raise ValueError(f"parallel must be at least 1, not {parallel}")
+    manifest_json = _normalised_manifest(manifest)
+    prepared = [prepare_cohort(runs, daily, key) for runs, daily, key in cohorts]
+    _check_batch(experiment, prepared)
+    if not prepared:
+        return []
+    if store.dialect != "postgresql" or parallel == 1 or len(prepared) == 1:
+        return [_record_prepared(store, experiment, manifest_json, cohort, None)
+                for cohort in prepared]
+    plan = store.run(lambda tx: _plan_run_numbers(tx, store, experiment, manifest_json, prepared))
+    with ThreadPoolExecutor(max_workers=min(parallel, len(prepared)),
+                            thread_name_prefix="ds1ray-cohort") as pool:
+        futures = [
+            pool.submit(_record_prepared, store, experiment, manifest_json, cohort, plan[index])
+            for index, cohort in enumerate(prepared)
+        ]
+        # Every future is awaited (the pool's exit) before an error propagates.
+        return [future.result() for future in futures]
+
+
+def _check_experiment_name(experiment: str) -> None:
     if not experiment or not isinstance(experiment, str):
         raise ValueError("experiment must be a non-empty name")
-    if not cohort_key or not isinstance(cohort_key, str):
-        raise ValueError("cohort_key must be a non-empty string")
-    checked = check_cohort(runs, daily)
-    runs_columns, daily_columns = column_specs(runs), column_specs(daily)
-    manifest_json = _normalised_manifest(manifest)
-    run_rows = _run_rows(runs, checked.parameters)
-    groups = _daily_groups(daily, checked, len(runs))
+
+
+def _check_batch(experiment: str, prepared: list[PreparedCohort]) -> None:
+    """What concurrent transactions could not see in each other: keys, run ids, columns."""
+    keys = [cohort.key for cohort in prepared]
+    if len(set(keys)) != len(keys):
+        duplicate = next(key for key in keys if keys.count(key) > 1)
+        raise ValueError(f"experiment {experiment!r}: cohort key {duplicate!r} is given twice")
+    if prepared:
+        run_ids = pd.concat([cohort.run_ids for cohort in prepared], ignore_index=True)
+        repeated = run_ids[run_ids.duplicated()]
+        if len(repeated):
+            raise ValueError(
+                f"experiment {experiment!r}: run_id {repeated.iloc[0]!r} is in more than one "
+                f"cohort (run ids must be unique per experiment)"
+            )
+    for cohort in prepared[1:]:
+        if cohort.runs_columns != prepared[0].runs_columns:
+            raise ValueError(f"experiment {experiment!r}: cohort {cohort.key!r} has other runs "
+                             f"columns/dtypes than cohort {prepared[0].key!r}")
+        if cohort.daily_columns != prepared[0].daily_columns:
+            raise ValueError(f"experiment {experiment!r}: cohort {cohort.key!r} has other daily "
+                             f"columns/dtypes than cohort {prepared[0].key!r}")
+
+
+def _plan_run_numbers(
+    tx: Transaction, store: Store, experiment: str, manifest: Any, prepared: list[PreparedCohort]
+) -> list[int | None]:
+    """Register the experiment and give each new cohort its own range of run numbers.
+
+    The ranges follow the committed runs, in the order the cohorts were given.
+    A cohort whose range is taken by the time it writes (another writer got
+    there first) falls back to the serialised numbering of a single cohort.
+    """
+    first = prepared[0]
+    experiment_id = _claim_experiment(
+        tx, store, experiment, manifest, first.runs_columns, first.daily_columns, lock="update"
+    )
+    recorded = {str(row[0]) for row in tx.execute(
+        "SELECT cohort_key FROM sweep_cohorts WHERE experiment_id = %s", [experiment_id]
+    ).fetchall()}
+    next_run_no = _next_run_no(tx, experiment_id)
+    plan: list[int | None] = []
+    for cohort in prepared:
+        if cohort.key in recorded:
+            plan.append(None)  # its transaction will find the claim and write nothing
+        else:
+            plan.append(next_run_no)
+            next_run_no += cohort.run_count
+    return plan
+
+
+class _RunNumbersTaken(Exception):
+    """A planned range of run numbers is already used: number the cohort serially."""
+
+
+def _record_prepared(
+    store: Store,
+    experiment: str,
+    manifest: Any,
+    cohort: PreparedCohort,
+    planned_first_run_no: int | None,
+) -> bool:
+    """Write one prepared cohort in one transaction (retried whole after a lost connection).
+
+    With a planned first run number the transaction only shares the experiment's
+    row lock, so several cohorts write at once; a retry, or a planned range that
+    turned out to be taken, takes the exclusive lock and numbers after the
+    committed runs instead.
+    """
+    plans = [planned_first_run_no]
 
     def work(tx: Transaction) -> bool:
-        experiment_id = _claim_experiment(
-            tx, store, experiment, manifest_json, runs_columns, daily_columns
-        )
-        first_run_no = int(tx.scalar(
-            "SELECT COALESCE(MAX(run_no), 0) + 1 FROM sweep_runs WHERE experiment_id = %s",
-            [experiment_id],
-        ))
-        claimed = tx.execute(
-            "INSERT INTO sweep_cohorts (experiment_id, cohort_key, first_run_no, run_count, "
-            "daily_order, recorded_at) VALUES (%s, %s, %s, %s, %s, %s) "
-            "ON CONFLICT DO NOTHING RETURNING cohort_key",
-            [experiment_id, cohort_key, first_run_no, len(runs), checked.daily_order,
-             tx.dialect.timestamp(tx.now())],
-        ).fetchone()
-        if claimed is None:
-            return False
-        if tx.backend == "postgresql":
-            _copy_cohort(tx, experiment_id, first_run_no, cohort_key, run_rows, groups)
-        else:
-            _insert_cohort(tx, experiment_id, first_run_no, cohort_key, run_rows, groups)
-        return True
+        plan = plans.pop() if plans else None
+        return _write_cohort(tx, store, experiment, manifest, cohort, plan)
 
     try:
-        return store.run(work)
+        try:
+            return store.run(work)
+        except (_RunNumbersTaken, psycopg.errors.UniqueViolation) as error:
+            if planned_first_run_no is None or not _is_run_number_clash(error):
+                raise
+            return store.run(work)  # the plan is used up: serialised numbering
     except (psycopg.errors.UniqueViolation, sqlite3.IntegrityError) as error:
         raise ValueError(
-            f"experiment {experiment!r}: a run of cohort {cohort_key!r} is already recorded "
+            f"experiment {experiment!r}: a run of cohort {cohort.key!r} is already recorded "
             f"in another cohort (run ids must be unique per experiment): {error}"
         ) from None
+
+
+def _is_run_number_clash(error: BaseException) -> bool:
+    if isinstance(error, _RunNumbersTaken):
+        return True
+    constraint = getattr(getattr(error, "diag", None), "constraint_name", None)
+    return constraint in ("sweep_runs_pkey", "sweep_daily_pkey")
+
+
+def _next_run_no(tx: Transaction, experiment_id: int) -> int:
+    return int(tx.scalar(
+        "SELECT COALESCE(MAX(run_no), 0) + 1 FROM sweep_runs WHERE experiment_id = %s",
+        [experiment_id],
+    ))
+
+
+def _write_cohort(
+    tx: Transaction,
+    store: Store,
+    experiment: str,
+    manifest: Any,
+    cohort: PreparedCohort,
+    planned_first_run_no: int | None,
+) -> bool:
+    experiment_id = _claim_experiment(
+        tx, store, experiment, manifest, cohort.runs_columns, cohort.daily_columns,
+        lock="update" if planned_first_run_no is None else "share",
+    )
+    if planned_first_run_no is None:
+        first_run_no = _next_run_no(tx, experiment_id)
+    else:
+        first_run_no = planned_first_run_no
+        taken = tx.scalar(
+            "SELECT COUNT(*) FROM sweep_runs WHERE experiment_id = %s AND run_no BETWEEN %s AND %s",
+            [experiment_id, first_run_no, first_run_no + cohort.run_count - 1],
+        )
+        if int(taken):
+            raise _RunNumbersTaken(first_run_no)
+    claimed = tx.execute(
+        "INSERT INTO sweep_cohorts (experiment_id, cohort_key, first_run_no, run_count, "
+        "daily_order, recorded_at) VALUES (%s, %s, %s, %s, %s, %s) "
+        "ON CONFLICT DO NOTHING RETURNING cohort_key",
+        [experiment_id, cohort.key, first_run_no, cohort.run_count, cohort.daily_order,
+         tx.dialect.timestamp(tx.now())],
+    ).fetchone()
+    if claimed is None:
+        return False
+    if tx.backend == "postgresql":
+        _copy_cohort(tx, experiment_id, first_run_no, cohort.key, cohort.run_rows, cohort.groups)
+    else:
+        _insert_cohort(tx, experiment_id, first_run_no, cohort.key, cohort.run_rows,
+                       cohort.groups)
+    return True
 
 
 def _normalised_manifest(manifest: dict[str, Any]) -> Any:
@@ -127,6 +310,8 @@ def _claim_experiment(
     manifest: Any,
     runs_columns: list[list[str]],
     daily_columns: list[list[str]],
+    *,
+    lock: str,
 ) -> int:
     tx.execute(
         "INSERT INTO experiments (name, manifest, runs_columns, daily_columns, created_at) "
@@ -134,11 +319,15 @@ def _claim_experiment(
         [name, tx.dialect.json(manifest), tx.dialect.json(runs_columns),
          tx.dialect.json(daily_columns), tx.dialect.timestamp(tx.now())],
     )
-    # The row lock serialises cohorts of one experiment, so run numbers never collide
-    # (SQLite's BEGIN IMMEDIATE already serialises every writer).
-    lock = " FOR UPDATE" if tx.backend == "postgresql" else ""
+    # The exclusive row lock serialises cohorts that number their runs after the
+    # committed ones; cohorts with planned ranges share it, so they write at once
+    # but never while a serial one numbers (SQLite's BEGIN IMMEDIATE already
+    # serialises every writer).
+    clause = {"update": " FOR UPDATE", "share": " FOR SHARE"}[lock] \
+        if tx.backend == "postgresql" else ""
     row = tx.execute(
-        f"SELECT id, manifest, runs_columns, daily_columns FROM experiments WHERE name = %s{lock}",
+        f"SELECT id, manifest, runs_columns, daily_columns FROM experiments WHERE name = %s"
+        f"{clause}",
         [name],
     ).fetchone()
     assert row is not None
