@@ -22,6 +22,7 @@ Example::
 from __future__ import annotations
 
 import importlib.util
+import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -83,7 +84,10 @@ def tune_domain(distribution: Distribution) -> Any:
 def search_algorithm(objective: str, seed: int) -> tuple[Any, str]:
     """Optuna's TPE if optuna is installed, else Tune's random search."""
     if importlib.util.find_spec("optuna") is not None:
+        import optuna
         from optuna.samplers import TPESampler
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)  # one line per trial would drown the summary
         from ray.tune.search.optuna import OptunaSearch
 
         return OptunaSearch(metric=objective, mode="max", sampler=TPESampler(seed=seed)), OPTUNA
@@ -165,6 +169,8 @@ def run_tune(
 
 
 def _search(setup: TrialSetup, spec: TuneSpec, out: Path, address: str | None) -> tuple[pd.DataFrame, str, float]:
+    # Tune's newer console output ignores verbose=0 and draws boxes; the classic reporter stays quiet.
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     from ray import tune
 
     from ds1ray.sweep.workers import ray_session
