@@ -15,7 +15,7 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -33,6 +33,8 @@ from ds1ray.live.signatures import shopify_webhook_headers
 from ds1ray.live.webhooks import WebhookIntake
 from ds1ray.store import Event, open_store
 from ds1ray.store.store import Store
+
+from .test_runtime import postgres_database
 
 pytestmark = [pytest.mark.ray, pytest.mark.timeout(900)]
 
@@ -73,10 +75,15 @@ def ray_session() -> Iterator[None]:
             ray.shutdown()
 
 
-@pytest.fixture(scope="module")
-def live(supplier: SupplierServer, ray_session: None,
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def live(request: pytest.FixtureRequest, supplier: SupplierServer, ray_session: None,
          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('reliability') / 'live.sqlite3'}"
+    drop: Callable[[], None] | None = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('reliability') / 'live.sqlite3'}"
+    else:
+        url, drop = postgres_database()
+    supplier.reset()
     spec = LiveAdapterSpec("supplier", str(supplier.url), "SUPPLIER_API_KEY", GUARD)
     start_live(load_config("overlays/bootstrap.staging.yaml"), store_url=url, http=False,
                relay_interval=0.05, live_adapters={"supplier": spec})
@@ -91,6 +98,8 @@ def live(supplier: SupplierServer, ray_session: None,
     finally:
         stop_live()
         store.close()
+        if drop is not None:
+            drop()
 
 
 def paid(order_id: int) -> Event:

@@ -81,7 +81,8 @@ def ray_session() -> Iterator[None]:
             ray.shutdown()
 
 
-def _postgres_database() -> tuple[str, Callable[[], None]]:
+def postgres_database() -> tuple[str, Callable[[], None]]:
+    """A fresh database name on the test server and the function that drops it (or skip/fail)."""
     name = f"ds1ray_live_test_{os.getpid()}"
     admin_url = make_conninfo(POSTGRES_URL, dbname="postgres")
     try:
@@ -108,7 +109,7 @@ def live(request: pytest.FixtureRequest, ray_session: None,
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('live') / 'live.sqlite3'}"
     else:
-        url, drop = _postgres_database()
+        url, drop = postgres_database()
     config = load_config("overlays/bootstrap.staging.yaml")
     start_live(config, store_url=url, http=False, relay_interval=0.05)
     store = open_store(url)
