@@ -151,8 +151,11 @@ def run_status(args: argparse.Namespace) -> int:
     print(f"live instance on Ray cluster {address} (namespace ds1ray-live)")
     print("actors:")
     for actor in status["actors"]:
+        handled = actor.get("handled")
+        since = (f"  since start: {handled['handled']} handled, {handled['duplicates']} duplicates, "
+                 f"{handled['dead_lettered']} dead-lettered") if handled else ""
         print(f"  {actor['name']:<18} {actor['state']:<10} restarts {actor['restarts']:<3} "
-              f"pid {actor['pid']}")
+              f"pid {actor['pid']}{since}")
     _print_breakers(status["breakers"])
     c = status["coordinator"]
     print(f"queues: outbox pending {c['outbox_pending']}, dead letters {c['dead_letters']}")

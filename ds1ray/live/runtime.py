@@ -397,13 +397,17 @@ def live_status() -> dict[str, Any]:
         raise UserError(f"no live instance is running in Ray namespace {NAMESPACE!r} "
                         f"(start it with `ds1ray live up`)")
     breakers: dict[str, Any] = {}
-    for actor in live_actors():
+    actors = live_actors()
+    for actor in actors:
         name = str(actor["name"])
-        if name.startswith("adapter:") and actor["state"] == "ALIVE":
-            handle = _find(name)
-            if handle is not None:
-                breakers.update(ray.get(handle.breakers.remote(), timeout=30))
-    return {"actors": live_actors(), "coordinator": ray.get(coordinator.status.remote(), timeout=60),
+        handle = _find(name) if actor["state"] == "ALIVE" else None
+        if handle is None:
+            continue
+        if name.startswith("adapter:"):
+            breakers.update(ray.get(handle.breakers.remote(), timeout=30))
+        elif name.startswith("agent:"):
+            actor["handled"] = ray.get(handle.stats.remote(), timeout=30)
+    return {"actors": actors, "coordinator": ray.get(coordinator.status.remote(), timeout=60),
             "breakers": breakers}
 
 
