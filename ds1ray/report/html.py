@@ -60,7 +60,7 @@ def build_report(results: Results, by: str = "strategy", baseline: str | None = 
     frames = tables(results, by=by, baseline=baseline)
     chosen = grouping(results, by, baseline)
     groups, runs, manifest = chosen.groups, results.runs, results.manifest
-    name = str(manifest.get("experiment", results.directory.name))
+    name = str(manifest.get("experiment") or (results.directory.name if results.directory else "sweep"))
     paired = frames["paired"]
     sections = [
         f"<h1>Report: {html.escape(name)}</h1>",
@@ -147,9 +147,10 @@ def _reproduction_section(results: Results, by: str, baseline: object) -> list[s
     spec = manifest.get("spec", {})
     code = manifest.get("code", {})
     experiment_file = manifest.get("experiment_file") or f"experiments/{manifest.get('experiment')}.yaml"
+    folder = results.directory or f"results/{manifest.get('experiment')}"
     commands = (
-        f"ds1ray sweep {experiment_file} --out {results.directory}\n"
-        f"ds1ray report {results.directory} --by {by} --baseline {baseline}"
+        f"ds1ray sweep {experiment_file} --out {folder}\n"
+        f"ds1ray report {folder} --by {by} --baseline {baseline}"
     )
     details = {
         "experiment": manifest.get("experiment"),
