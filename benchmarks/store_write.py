@@ -1,18 +1,26 @@
 """Benchmark: writing a sweep's results to PostgreSQL (COPY) vs to Parquet files.
 
 Generates a realistic result set (N runs × D days, the result-table contract
-of docs/architecture.md), then, in one process and one run, writes it
+of docs/architecture.md), splits it into cohorts the way a sweep does (the
+sweep's default size: ceil(N / CPUs), at most 2,000 runs), then, in one
+process and one run, writes the same cohorts
 
-  * as Parquet, with the sweep's own writer: runs.parquet + daily.parquet
-    (`ds1ray.sweep.results.write_frame`: pandas/pyarrow, atomic rename);
-  * into PostgreSQL with `Store.record_sweep_cohort` (binary COPY, one
-    transaction per cohort, committed durably),
+  * as Parquet, as the sweep writes them: per cohort `<key>.daily.parquet`,
+    `<key>.json`, `<key>.runs.parquet` (`ds1ray.sweep.results.CohortStore`:
+    pandas/pyarrow, atomic renames), one cohort after another;
+  * into PostgreSQL with `Store.record_sweep_cohorts(..., parallel=P)`
+    (binary COPY, one durably committed transaction per cohort, P at once);
+  * into PostgreSQL with P = 1 (`record_sweep_cohort` one after another), for
+    comparison,
 
-and prints both times and the ratio (the target is PostgreSQL ≤ 1.5 × Parquet).
+and prints the times and the ratio (the target is PostgreSQL ≤ 1.5 × Parquet).
+The sweep's final `runs.parquet`/`daily.parquet` assembly, which reads the
+cohort files back, is timed too but not counted in the Parquet time, so the
+Parquet side is never slower than the sweep's own path.
 
     python benchmarks/store_write.py [--runs 10000] [--days 365]
         [--db postgresql://postgres@127.0.0.1:5432/ds1ray_bench] [--cohort-size N]
-        [--repeat 1] [--json FILE]
+        [--parallel 2] [--repeat 1] [--json FILE]
 
 The database is created and migrated if missing; the benchmark's experiment is
 deleted afterwards unless --keep.
@@ -24,9 +32,11 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +49,8 @@ import pyarrow as pa
 from psycopg import sql
 
 from ds1ray.store import Store, migrate_store, open_store
-from ds1ray.sweep.results import write_frame
+from ds1ray.sweep.plan import default_cohort_size
+from ds1ray.sweep.results import CohortStore, assemble
 
 DEFAULT_DB = "postgresql://postgres@127.0.0.1:5432/ds1ray_bench"
 
@@ -121,6 +132,14 @@ def cpu_seconds(process: psutil.Process) -> float:
     return float(times.user + times.system)
 
 
+def server_cpu_seconds(process: psutil.Process) -> float:
+    """A backend's CPU time; 0 once it has exited (a closed connection: not the writer's)."""
+    try:
+        return cpu_seconds(process)
+    except psutil.NoSuchProcess:
+        return 0.0
+
+
 def backend_processes(database: str) -> list[psutil.Process]:
     """The server processes of connections to `database` (a local server; else none)."""
     found = []
@@ -131,19 +150,45 @@ def backend_processes(database: str) -> list[psutil.Process]:
     return found
 
 
-def write_parquet(folder: Path, runs: pd.DataFrame, daily: pd.DataFrame) -> Timing:
-    """The sweep's own writer (pandas/pyarrow to_parquet, then an atomic rename)."""
+Cohorts = list[tuple[pd.DataFrame, pd.DataFrame, str]]
+
+
+def split_cohorts(runs: pd.DataFrame, daily: pd.DataFrame, cohort_size: int) -> Cohorts:
+    """(runs, daily, key) per cohort of `cohort_size` consecutive runs, like the sweep's plan."""
+    days = len(daily) // len(runs)
+    cohorts = []
+    for index, start in enumerate(range(0, len(runs), cohort_size)):
+        part = runs.iloc[start:start + cohort_size].reset_index(drop=True)
+        rows = daily.iloc[start * days:(start + len(part)) * days].reset_index(drop=True)
+        cohorts.append((part, rows, f"cohort-{index}"))
+    return cohorts
+
+
+def write_parquet(folder: Path, cohorts: Cohorts) -> Timing:
+    """The sweep's own cohort files (CohortStore.write: two Parquet files and a JSON each)."""
+    store = CohortStore(folder)
+    store.dir.mkdir(parents=True, exist_ok=True)
     me = psutil.Process()
     started, cpu = time.perf_counter(), cpu_seconds(me)
-    write_frame(folder / "runs.parquet", runs)
-    write_frame(folder / "daily.parquet", daily)
+    for runs, daily, key in cohorts:
+        store.write(key, runs, daily, {"key": key, "runs": len(runs)})
     return Timing(time.perf_counter() - started, cpu_seconds(me) - cpu)
+
+
+def assemble_seconds(folder: Path, cohorts: Cohorts) -> float:
+    """The sweep's final runs.parquet/daily.parquet from the cohort files (not counted)."""
+    store = CohortStore(folder)
+    order = {run_id: position for position, run_id in enumerate(
+        pd.concat([runs["run_id"] for runs, _, _ in cohorts], ignore_index=True))}
+    started = time.perf_counter()
+    assemble(store, order, store.done_keys())
+    return time.perf_counter() - started
 
 
 def fsync_seconds(folder: Path) -> float:
     """What making the Parquet files durable would add (PostgreSQL's commit includes it)."""
     started = time.perf_counter()
-    for path in folder.glob("*.parquet"):
+    for path in folder.rglob("*.parquet"):
         descriptor = os.open(path, os.O_RDONLY)
         try:
             os.fsync(descriptor)
@@ -152,23 +197,19 @@ def fsync_seconds(folder: Path) -> float:
     return time.perf_counter() - started
 
 
-def write_store(store: Store, experiment: str, runs: pd.DataFrame, daily: pd.DataFrame,
-                cohort_size: int) -> Timing:
+def write_store(store: Store, experiment: str, cohorts: Cohorts, parallel: int) -> Timing:
     manifest = {"experiment": experiment, "benchmark": "store_write"}
-    cohorts = []
-    for start in range(0, len(runs), cohort_size):
-        part = runs.iloc[start:start + cohort_size].reset_index(drop=True)
-        rows = len(part) * (len(daily) // len(runs))
-        first = start * (len(daily) // len(runs))
-        cohorts.append((part, daily.iloc[first:first + rows].reset_index(drop=True)))
     me = psutil.Process()
     backends = backend_processes(store.location.database)
-    server_before = sum(cpu_seconds(process) for process in backends)
+    server_before = {process.pid: server_cpu_seconds(process) for process in backends}
     started, cpu = time.perf_counter(), cpu_seconds(me)
-    for index, (part_runs, part_daily) in enumerate(cohorts):
-        store.record_sweep_cohort(experiment, manifest, part_runs, part_daily, f"cohort-{index}")
+    if parallel == 1:
+        written = [store.record_sweep_cohort(experiment, manifest, *cohort) for cohort in cohorts]
+    else:
+        written = store.record_sweep_cohorts(experiment, manifest, cohorts, parallel=parallel)
     wall, client = time.perf_counter() - started, cpu_seconds(me) - cpu
-    server = sum(cpu_seconds(process) for process in backends) - server_before
+    assert all(written), "the benchmark's experiment was already recorded"
+    server = sum(server_cpu_seconds(process) - server_before[process.pid] for process in backends)
     return Timing(wall, client, server)
 
 
@@ -186,13 +227,31 @@ def delete_experiment(store: Store, experiment: str) -> None:
             connection.execute(sql.SQL("VACUUM {}").format(sql.Identifier(table)))
 
 
+def warm_pool(store: Store, connections: int) -> None:
+    """Open the pooled connections the concurrent write uses before timing (the pool grows lazily)."""
+    with ThreadPoolExecutor(max_workers=connections) as threads:
+        list(threads.map(lambda _: store.run(lambda tx: tx.scalar("SELECT pg_sleep(0.3)")),
+                         range(connections)))
+
+
+def check_durable(store: Store) -> None:
+    """The comparison is only fair if every commit waits for its WAL flush."""
+    setting = store.run(lambda tx: tx.scalar("SHOW synchronous_commit"))
+    fsync = store.run(lambda tx: tx.scalar("SHOW fsync"))
+    if setting != "on" or fsync != "on":
+        raise SystemExit(f"synchronous_commit={setting}, fsync={fsync}: the server does not "
+                         "commit durably, so the comparison would be unfair")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--db", default=os.environ.get("DS1_BENCH_DATABASE_URL", DEFAULT_DB))
     parser.add_argument("--cohort-size", type=int, default=None,
-                        help="runs per recorded cohort (default: all runs in one cohort)")
+                        help="runs per cohort (default: the sweep's, ceil(runs / CPUs) ≤ 2,000)")
+    parser.add_argument("--parallel", type=int, default=2,
+                        help="cohorts written to PostgreSQL at once (pooled connections)")
     parser.add_argument("--repeat", type=int, default=1, help="write both this many times")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark's rows")
@@ -200,46 +259,66 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"generating {args.runs:,} runs × {args.days} days …", flush=True)
     runs, daily = make_results(args.runs, args.days)
+    cohort_size = args.cohort_size or default_cohort_size(args.runs, os.cpu_count() or 1)
+    cohorts = split_cohorts(runs, daily, cohort_size)
+    print(f"{len(cohorts)} cohort(s) of ≤ {cohort_size:,} runs; PostgreSQL: {args.parallel} "
+          f"at once, and one after another for comparison", flush=True)
     migrate_store(args.db)
     rounds = []
-    with open_store(args.db) as store, tempfile.TemporaryDirectory() as folder:
+    with open_store(args.db) as store:
+        check_durable(store)
+        warm_pool(store, args.parallel)
         for round_index in range(args.repeat):
             experiment = f"bench-store-write-{os.getpid()}-{round_index}"
-            parquet = write_parquet(Path(folder), runs, daily)
-            parquet_fsync = fsync_seconds(Path(folder))
-            postgres = write_store(store, experiment, runs, daily, args.cohort_size or args.runs)
-            parquet_bytes = sum(f.stat().st_size for f in Path(folder).glob("*.parquet"))
+            with tempfile.TemporaryDirectory() as folder:
+                parquet = write_parquet(Path(folder), cohorts)
+                parquet_fsync = fsync_seconds(Path(folder))
+                assembled = assemble_seconds(Path(folder), cohorts)
+                parquet_bytes = sum(f.stat().st_size for f in Path(folder).rglob("*.parquet"))
+            postgres = write_store(store, experiment, cohorts, args.parallel)
+            if not args.keep:
+                delete_experiment(store, experiment)
+            serial = write_store(store, f"{experiment}-serial", cohorts, 1)
+            if not args.keep:
+                delete_experiment(store, f"{experiment}-serial")
             load = os.getloadavg()[0]
             rounds.append({
                 "parquet_seconds": parquet.wall, "postgres_seconds": postgres.wall,
                 "ratio": postgres.wall / parquet.wall,
+                "postgres_serial_seconds": serial.wall,
+                "serial_ratio": serial.wall / parquet.wall,
                 "parquet_cpu_seconds": parquet.client_cpu,
                 "postgres_client_cpu_seconds": postgres.client_cpu,
                 "postgres_server_cpu_seconds": postgres.server_cpu,
+                "postgres_serial_client_cpu_seconds": serial.client_cpu,
+                "postgres_serial_server_cpu_seconds": serial.server_cpu,
                 "parquet_fsync_seconds": parquet_fsync,
+                "parquet_assemble_seconds": assembled,
                 "parquet_bytes": parquet_bytes, "load_average": load,
             })
             print(f"round {round_index + 1}: Parquet {parquet.wall:.2f} s (+{parquet_fsync:.2f} s "
-                  f"fsync, not counted), PostgreSQL "
-                  f"{postgres.wall:.2f} s, ratio {postgres.wall / parquet.wall:.2f}  | CPU s: "
-                  f"Parquet {parquet.client_cpu:.2f}, PostgreSQL client "
-                  f"{postgres.client_cpu:.2f} + server {postgres.server_cpu:.2f}  "
+                  f"fsync, +{assembled:.2f} s final assembly: not counted), PostgreSQL "
+                  f"×{args.parallel} {postgres.wall:.2f} s, ratio {postgres.wall / parquet.wall:.2f}"
+                  f"; one at a time {serial.wall:.2f} s, ratio {serial.wall / parquet.wall:.2f}"
+                  f"  | CPU s: Parquet {parquet.client_cpu:.2f}, PostgreSQL ×{args.parallel} "
+                  f"client {postgres.client_cpu:.2f} + server {postgres.server_cpu:.2f}, one at "
+                  f"a time {serial.client_cpu:.2f} + {serial.server_cpu:.2f}  "
                   f"(load average {load:.1f} on {os.cpu_count()} CPUs)", flush=True)
-            if not args.keep:
-                delete_experiment(store, experiment)
     ratios = sorted(r["ratio"] for r in rounds)
-    median = ratios[len(ratios) // 2] if len(ratios) % 2 else \
-        (ratios[len(ratios) // 2 - 1] + ratios[len(ratios) // 2]) / 2
+    median = statistics.median(ratios)
+    serial_median = statistics.median(r["serial_ratio"] for r in rounds)
     result = {
         "runs": args.runs, "days": args.days, "daily_rows": len(daily),
-        "cohort_size": args.cohort_size or args.runs, "rounds": rounds,
-        "ratio_median": median, "ratio_min": ratios[0], "ratio_max": ratios[-1],
+        "cohort_size": cohort_size, "cohorts": len(cohorts), "parallel": args.parallel,
+        "rounds": rounds, "ratio_median": median, "serial_ratio_median": serial_median,
+        "ratio_min": ratios[0], "ratio_max": ratios[-1],
         "target_ratio": 1.5,
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                     "pandas": pd.__version__, "pyarrow": pa.__version__},
     }
-    print(f"{len(daily):,} daily rows + {args.runs:,} runs: PostgreSQL/Parquet = "
-          f"{median:.2f} (median of {len(rounds)} round(s); {ratios[0]:.2f} … {ratios[-1]:.2f}); "
+    print(f"{len(daily):,} daily rows + {args.runs:,} runs in {len(cohorts)} cohorts: "
+          f"PostgreSQL (×{args.parallel})/Parquet = {median:.2f} (median of {len(rounds)} "
+          f"round(s); {ratios[0]:.2f} … {ratios[-1]:.2f}); one at a time {serial_median:.2f}; "
           f"target ≤ 1.5")
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")

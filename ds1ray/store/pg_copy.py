@@ -9,6 +9,7 @@ Reading back works the same way on a fixed-width `COPY (SELECT …) TO STDOUT`.
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -50,26 +51,38 @@ def encode_array_rows(
     count = len(scalars[0])
     days = arrays[0].shape[1] if arrays else 0
     kinds = [_ARRAY_KINDS[np.dtype(matrix.dtype).str[1:]] for matrix in arrays]
-    widths = [4 + 20 + days * (4 + kind.itemsize) for kind, _ in kinds]
-    width = 2 + 12 * len(scalars) + sum(widths)
-    out = np.empty((count, width), dtype=np.uint8)
-    out[:, 0:2] = np.frombuffer(struct.pack(">h", len(scalars) + len(arrays)), dtype=np.uint8)
+    template = _row_template(len(scalars), days, tuple(kinds))
+    out = np.empty((count, len(template)), dtype=np.uint8)
+    # Every byte that is not a value (field counts, lengths, array headers) is the
+    # same in each row: one broadcast copy writes them, then one strided pass per
+    # column writes the big-endian values.
+    out[:] = template
     position = 2
     for values in scalars:
-        field = out[:, position : position + 12].view(_INT8_FIELD)[:, 0]
-        field["length"] = 8
-        field["value"] = values
+        out[:, position : position + 12].view(_INT8_FIELD)[:, 0]["value"] = values
         position += 12
-    for matrix, (kind, oid), array_width in zip(arrays, kinds, widths, strict=True):
-        header = struct.pack(">iiiiii", array_width - 4, 1, 0, oid, days, 1)
-        out[:, position : position + 24] = np.frombuffer(header, dtype=np.uint8)
+    for matrix, (kind, _) in zip(arrays, kinds, strict=True):
         # Viewing the element bytes as (length, value) records lets NumPy write the
-        # big-endian values in one strided pass per array.
-        elements = out[:, position + 24 : position + array_width].view(_field(kind))
-        elements["length"] = kind.itemsize
-        elements["value"] = matrix
-        position += array_width
+        # values in one strided pass per array.
+        width = days * (4 + kind.itemsize)
+        out[:, position + 24 : position + 24 + width].view(_field(kind))["value"] = matrix
+        position += 24 + width
     return out
+
+
+@functools.lru_cache(maxsize=16)
+def _row_template(
+    scalar_count: int, days: int, kinds: tuple[tuple[np.dtype, int], ...]
+) -> np.ndarray:
+    """One binary COPY row with every value zero: its constant bytes."""
+    parts = [struct.pack(">h", scalar_count + len(kinds))]
+    parts += [struct.pack(">iq", 8, 0)] * scalar_count
+    for kind, oid in kinds:
+        parts.append(struct.pack(">iiiiii", 20 + days * (4 + kind.itemsize), 1, 0, oid, days, 1))
+        element = np.zeros(days, dtype=_field(kind))
+        element["length"] = kind.itemsize
+        parts.append(element.tobytes())
+    return np.frombuffer(b"".join(parts), dtype=np.uint8)
 
 
 def fixed_width_row_dtype(fields: Sequence[tuple[str, str, int]]) -> np.dtype:
