@@ -11,8 +11,10 @@ so `status` and `down` find it without `--address`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -41,6 +43,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     status.set_defaults(func=run_status)
     down = actions.add_parser("down", help="drain the outbox and stop every live actor")
     _address(down)
+    down.add_argument("--stop-ray", action="store_true",
+                      help="also stop the local Ray head that `ds1ray live up` started")
     down.set_defaults(func=run_down)
 
     promote = subparsers.add_parser(
@@ -183,11 +187,58 @@ def run_down(args: argparse.Namespace) -> int:
     from ds1ray.live.runtime import stop_live
 
     address = connect(args.address, start=False)
+    started_here = ADDRESS_FILE.is_file() and ADDRESS_FILE.read_text().strip() == address
+    if args.stop_ray and not started_here:
+        raise UserError(f"--stop-ray stops only a Ray head that `ds1ray live up` started; the "
+                        f"cluster at {address} was not (stop it the way it was started)")
     stopped = stop_live()
     print(f"drained: {stopped['drained'] or 'no coordinator was running'}")
     print(f"stopped {len(stopped['killed'])} actors: {', '.join(stopped['killed']) or 'none'}")
-    print(f"the Ray cluster at {address} keeps running")
+    if not args.stop_ray:
+        print(f"the Ray cluster at {address} keeps running (`ds1ray live down --stop-ray` stops "
+              f"a head that `live up` started)")
+        return 0
+    import ray
+
+    ray.shutdown()
+    ended = _stop_head(address)
+    ADDRESS_FILE.unlink(missing_ok=True)
+    print(f"stopped the Ray head at {address} ({ended} processes)")
     return 0
+
+
+def _stop_head(address: str) -> int:
+    """End the processes of the Ray session whose GCS listens on `address`'s port.
+
+    Only that session's processes: `ray stop` would end every Ray instance on the
+    machine, other users' included.
+    """
+    import psutil
+
+    port = int(address.rsplit(":", 1)[1])
+    listeners = [c.pid for c in psutil.net_connections("tcp")
+                 if c.pid and c.laddr and c.laddr.port == port and c.status == psutil.CONN_LISTEN]
+    if not listeners:
+        return 0
+    session = re.search(r"session_[0-9_-]+", " ".join(psutil.Process(listeners[0]).cmdline()))
+    if session is None:
+        return 0
+    named = [p for p in psutil.process_iter(["cmdline"])
+             if session.group(0) in " ".join(p.info["cmdline"] or [])]
+    # Ray renames its agents and workers (`ray::DashboardAgent`): take the children too.
+    found = {p.pid: p for p in named}
+    for process in named:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            found.update({child.pid: child for child in process.children(recursive=True)})
+    processes = list(found.values())
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.terminate()
+    _, alive = psutil.wait_procs(processes, timeout=15)
+    for process in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+    return len(processes)
 
 
 def run_promote(args: argparse.Namespace) -> int:
