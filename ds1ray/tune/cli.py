@@ -1,6 +1,6 @@
 """`ds1ray tune`: search strategy parameters with Ray Tune over cohorts of replicate seeds.
 
-    ds1ray tune EXPERIMENT.yaml [--trials N] [--objective mean|lcb] [--out DIR]
+    ds1ray tune EXPERIMENT.yaml [--trials N] [--objective mean|lcb] [--out DIR] [--search-seed N]
                 [--param PATH=LOW:HIGH[:log|:int] | PATH=a,b,c ...] [--address RAY_ADDRESS]
 """
 
@@ -27,6 +27,8 @@ def register(subparsers: Any) -> None:
     tune.add_argument("--out", type=Path, default=None, help="output folder (default results/tune/<name>)")
     tune.add_argument("--param", action="append", default=[], metavar="PATH=LOW:HIGH",
                       help="search this strategy parameter too: PATH=LOW:HIGH[:log|:int] or PATH=a,b,c (repeatable)")
+    tune.add_argument("--search-seed", type=int, default=None,
+                      help="seed of the search algorithm (default: the file's, else 0)")
     tune.add_argument("--address", default=None, help="Ray cluster address (default: a local Ray)")
     tune.set_defaults(func=tune_command)
 
@@ -40,8 +42,10 @@ def tune_command(args: argparse.Namespace) -> int:
     from ds1ray.tune.spec import parse_param
 
     params = dict(parse_param(text) for text in args.param)
+    if args.search_seed is not None and args.search_seed < 0:
+        raise UserError(f"--search-seed must be 0 or more, not {args.search_seed}")
     result = run_tune(args.experiment, trials=args.trials, objective=args.objective, out_dir=args.out,
-                      params=params or None, address=args.address)
+                      params=params or None, address=args.address, search_seed=args.search_seed)
     score = result.best_score
     print(f"{len(result.trials)} trials ({result.algorithm}); best by {result.objective}: "
           f"mean net profit {score['mean']:,.2f}, 95 % CI [{score['lcb']:,.2f}, {score['ucb']:,.2f}]")

@@ -109,15 +109,17 @@ def run_tune(
     out_dir: str | Path | None = None,
     params: Mapping[str, Distribution] | None = None,
     address: str | None = None,
+    search_seed: int | None = None,
 ) -> TuneResult:
     """Search the strategy parameters of `experiment_path`'s `tune:` section; see the module docstring.
 
-    `trials`, `objective` and `params` override the file's; `address` joins a Ray
+    `trials`, `objective`, `search_seed` and `params` override the file's; `address` joins a Ray
     cluster (default: the Ray already initialised here, else a new local one).
     """
     started = time.perf_counter()
     experiment, spec = load_tune(experiment_path, dict(params) if params else None)
-    spec = spec.model_copy(update={k: v for k, v in {"trials": trials, "objective": objective}.items() if v})
+    chosen = {"trials": trials, "objective": objective, "search_seed": search_seed}
+    spec = spec.model_copy(update={key: value for key, value in chosen.items() if value is not None})
     if spec.trials < 1:
         raise UserError(f"--trials must be at least 1, not {spec.trials}")
     base = spec.base or next(iter(experiment.strategies))

@@ -48,7 +48,9 @@ def test_the_search_algorithm_is_named(tuned: tuple[Path, str]) -> None:
     import json
 
     out, printed = tuned
-    algorithm = json.loads((out / "tune.json").read_text())["algorithm"]
+    recorded = json.loads((out / "tune.json").read_text())
+    algorithm = recorded["algorithm"]
+    assert recorded["tune"]["search_seed"] == 1  # from the file's tune section
     assert algorithm == (OPTUNA if importlib.util.find_spec("optuna") else RANDOM)
     assert algorithm in printed
 
