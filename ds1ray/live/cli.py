@@ -4,8 +4,9 @@
 one error naming the variable), connects to the cluster at `--address` (or
 RAY_ADDRESS, or the one an earlier `live up` started), starting a local head
 when there is none, and starts the live instance (`ds1ray.live.runtime`).
-The address of a head it started is kept in `~/.local/share/ds1ray/live-ray-address`,
-so `status` and `down` find it without `--address`.
+The address of a head it started is kept in `~/.local/share/ds1ray/live-ray-address`
+(or the file DS1_LIVE_ADDRESS_FILE names), so `status` and `down` find it
+without `--address`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from typing import Any
 
 from ds1ray.errors import UserError
 
-ADDRESS_FILE = Path("~/.local/share/ds1ray/live-ray-address").expanduser()
+ADDRESS_FILE = Path(os.environ.get("DS1_LIVE_ADDRESS_FILE",
+                                   "~/.local/share/ds1ray/live-ray-address")).expanduser()
 DEFAULT_OVERLAY = "overlays/bootstrap.live.yaml"
 
 
