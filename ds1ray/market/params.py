@@ -68,7 +68,11 @@ class TrafficParams(_Params):
     organic_peak_sigma: float = Field(0.7, ge=0, le=3)
     # Meta ads, retail: CTR 1.59 %, CPC median $0.86 (WordStream) [MF Advertising] → CPM = CPC × CTR × 1000.
     ctr: float = Field(0.0159, gt=0, le=1)
-    cpm: float = Field(13.7, gt=0, le=1000)
+    # No ad platform sells a thousand impressions for less than about a dollar; the floor keeps the
+    # funnel physical (a CPM near zero would buy unbounded reach).
+    cpm: float = Field(13.7, ge=0.5, le=1000)
+    # However much is spent, a product's ads reach at most this many impressions a day (its audience).
+    max_daily_impressions: float = Field(2_000_000.0, gt=0, le=1e9)
     appeal_sigma: float = Field(0.5, ge=0, le=2)
     # Geometric adstock a_t = x_t + α a_{t−1}, normalised by (1 − α); Robyn: digital θ 0–0.3 [MF Advertising].
     adstock_decay: float = Field(0.3, ge=0, lt=1)
@@ -150,7 +154,7 @@ class Shock(_Params):
     kind: str
     traffic: float = Field(1.0, ge=0, le=20)
     conversion: float = Field(1.0, ge=0, le=20)
-    cpm: float = Field(1.0, gt=0, le=20)
+    cpm: float = Field(1.0, ge=0.1, le=20)
     days: int = Field(14, ge=1, le=365)
     probability_per_day: float = Field(0.0, ge=0, le=1, description="chance it starts on a given day")
     crash: bool = Field(False, description="published as MARKET_CRASH (else MARKET_SHIFT)")
@@ -188,7 +192,7 @@ class ShockParams(_Params):
     holiday_days: int = Field(45, ge=1, le=365)
     holiday_traffic: float = Field(1.5, ge=0, le=20)
     holiday_conversion: float = Field(1.3, ge=0, le=20)
-    holiday_cpm: float = Field(1.4, gt=0, le=20)
+    holiday_cpm: float = Field(1.4, ge=0.1, le=20)
 
 
 class AiParams(_Params):

@@ -252,7 +252,7 @@ class World:
         with np.errstate(divide="ignore"):
             hill = np.where(effective > 0, 1.0 / (1.0 + np.power(np.maximum(effective, 1e-12) / half, -slope)), 0.0)
         cpm = col(traffic.cpm) * col(self.shocks.cpm[:, d])
-        impressions = 1000.0 * half / cpm * hill * shock_traffic
+        impressions = np.minimum(1000.0 * half / cpm * hill * shock_traffic, col(traffic.max_daily_impressions))
         ctr = col(traffic.ctr) * cat.appeal * (0.3 + 0.7 * heat)
         u = self._demand_uniforms(d)
         clicks = draws.poisson(u[..., 0], impressions * ctr)

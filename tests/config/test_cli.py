@@ -118,4 +118,4 @@ def test_check_params_lists_every_settable_path_with_its_bounds(
     rows = dict(line.split(None, 1) for line in capsys.readouterr().out.splitlines())
     assert code == 0
     assert rows["store.markup"] == "float ≥ 1.0 and ≤ 6.0"
-    assert rows["market.traffic.cpm"] == "float > 0 and ≤ 1000"
+    assert rows["market.traffic.cpm"] == "float ≥ 0.5 and ≤ 1000"

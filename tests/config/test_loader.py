@@ -163,8 +163,9 @@ def test_an_out_of_bounds_value_in_an_overlay_points_at_the_overlay(manifests: M
 
     error = load_error(manifests)
 
-    assert_points_at(error, "bootstrap.simulation.yaml", line, "market.traffic.cpm", "Input should be greater than 0")
-    assert str(error).endswith(f"bootstrap.simulation.yaml:{line}: market.traffic.cpm: Input should be greater than 0")
+    problem = "Input should be greater than or equal to 0.5"
+    assert_points_at(error, "bootstrap.simulation.yaml", line, "market.traffic.cpm", problem)
+    assert str(error).endswith(f"bootstrap.simulation.yaml:{line}: market.traffic.cpm: {problem}")
 
 
 def test_an_out_of_bounds_strategy_value(manifests: ManifestCopy) -> None:

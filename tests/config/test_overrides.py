@@ -122,7 +122,7 @@ def test_parameter_paths_cover_every_strategy_parameter_with_its_bounds(config: 
     assert paths["marketing.allocation"] == "one of 'equal', 'roas_greedy', 'bandit'"
     strategy_paths = [path for path in paths if not path.startswith("market.")]
     assert len(strategy_paths) == sum(len(type(spec.strategy).model_fields) for spec in config.agents.values())
-    assert paths["market.traffic.cpm"] == "float > 0 and ≤ 1000"
+    assert paths["market.traffic.cpm"] == "float ≥ 0.5 and ≤ 1000"
     assert "market.suppliers.tiers.reliable.defect_rate" in paths
 
 
