@@ -41,9 +41,3 @@ class Agenda:
         # Chunks of different days interleave runs: restore run-major order, stably.
         order = np.argsort(out["run"], kind="stable")
         return {k: v[order] for k, v in out.items()}
-
-    def drop_runs(self, dead: NDArray[np.bool_]) -> None:
-        """Forget the rows of runs that stopped (bankrupt)."""
-        for day, chunks in list(self._due.items()):
-            kept = [{k: v[~dead[c["run"]]] for k, v in c.items()} for c in chunks]
-            self._due[day] = [c for c in kept if c["run"].size]

@@ -180,8 +180,17 @@ class World:
         self.alive &= ~failing
         self.listed[failing] = False
         self.budget[failing] = 0
-        for agenda in (self.shipments, self.tickets, self.chargebacks):
-            agenda.drop_runs(failing)
+        # Its scheduled shipments, tickets and disputes are dropped as they fall due (`_due`).
+
+    def _due(self, agenda: Agenda) -> dict[str, NDArray[np.int64]] | None:
+        """Today's rows of an agenda, for the runs still in business."""
+        rows = agenda.pop(self.day)
+        if rows is None:
+            return None
+        alive = self.alive[rows["run"]]
+        if not alive.all():
+            rows = {k: v[alive] for k, v in rows.items()}
+        return rows if rows["run"].size else None
 
     def _update_stockouts(self, day: int) -> None:
         cat = self.catalog
@@ -331,7 +340,7 @@ class World:
         """Refunds made since the last poll, and chargebacks falling due today (ORDER_REFUNDED)."""
         rows = self._confirmations
         self._confirmations = []
-        due = self.chargebacks.pop(self.day)
+        due = self._due(self.chargebacks)
         if due is not None:
             rows = [*rows, self._charge_back(due)]
         rows = [r for r in rows if r["run"].size]
@@ -463,7 +472,7 @@ class World:
     # ------------------------------------------------------- carriers, inbox
 
     def shipped_today(self) -> EventBatch | None:
-        rows = self.shipments.pop(self.day)
+        rows = self._due(self.shipments)
         if rows is None:
             return None
         return EventBatch.of("SUPPLIER_SHIPPED", rows["run"], order_id=rows["order_id"], product=rows["product"],
@@ -487,7 +496,7 @@ class World:
         return tags
 
     def tickets_today(self) -> EventBatch | None:
-        rows = self.tickets.pop(self.day)
+        rows = self._due(self.tickets)
         if rows is None:
             return None
         run = rows["run"]
