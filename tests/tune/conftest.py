@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -39,19 +39,6 @@ def write_yaml(tmp_path: Path) -> WriteFile:
 
     return write
 
-
-@pytest.fixture(scope="session")
-def ray_cluster() -> Iterator[None]:
-    """One local Ray with two CPUs for the whole session (reused if another conftest started it)."""
-    import ray
-
-    started_here = not ray.is_initialized()
-    if started_here:
-        # address="local": never join a cluster another process left running on this shared machine.
-        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    if started_here:
-        ray.shutdown()
 
 
 @pytest.fixture(scope="session")
