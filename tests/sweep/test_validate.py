@@ -74,7 +74,7 @@ def test_the_scenario_overrides_and_script_reach_the_configuration(write_experim
             "market.traffic.cpm: {low: 8.0, high: 20.0}",
             "market.traffic.cpm: {low: -8.0, high: 20.0}",
             ":15: space.lhs.params.market.traffic.cpm",
-            "greater than 0",
+            "greater than or equal to 0.5",
         ),
         (
             "overrides: {market.money.starting_cash: 5000.0}",
