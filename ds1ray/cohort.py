@@ -118,11 +118,12 @@ def advance_day(bus: CohortBus, world: WorldSide, day: int) -> None:
 class LocalWorld:
     """A cohort's world and its eight mock adapters in this process: the day loop's `WorldSide`."""
 
-    def __init__(self, config: Config, runs: Sequence[RunSpec], days: int, *, idempotent_orders: bool = False
-                 ) -> None:
+    def __init__(self, config: Config, runs: Sequence[RunSpec], days: int, *, idempotent_orders: bool = False,
+                 resolved: Sequence[Config] | None = None) -> None:
         self.specs = list(runs)
-        self.world = build_world(config, resolve_runs(config, self.specs), self.specs, days,
-                                 idempotent_orders=idempotent_orders)
+        if resolved is None:
+            resolved = resolve_runs(config, self.specs)
+        self.world = build_world(config, resolved, self.specs, days, idempotent_orders=idempotent_orders)
         self.ports: dict[str, Any] = mock_ports(self.world)
 
     def begin_day(self, day: int) -> np.ndarray:
@@ -151,7 +152,7 @@ class Cohort:
         self.specs = list(runs)
         self.days = days
         resolved = resolve_runs(config, self.specs)
-        self.side = LocalWorld(config, self.specs, days)
+        self.side = LocalWorld(config, self.specs, days, resolved=resolved)
         self.world = self.side.world
         self.ports = self.side.ports
         slots = self.world.catalog.slots

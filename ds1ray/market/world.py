@@ -297,34 +297,33 @@ class World:
         purpose = np.arange(6)[None, :]
         return self.streams["demand"].uniform(counter(day, slots, purpose, bits=(24, 24, 16))[None])
 
-    def _expand(self, counts: NDArray[np.int64]) -> tuple[I64, I64, I64, I64]:
-        """Rows from counts (runs × products × channel), run-major, with per-run ranks."""
+    def _expand(self, counts: NDArray[np.int64]) -> tuple[I64, I64, I64]:
+        """Rows from counts (runs × products × channel), run-major: (run, product, channel)."""
         per_cell = counts.reshape(-1)
         cell = np.repeat(np.arange(per_cell.size), per_cell)
         m2 = counts.shape[1] * counts.shape[2]
-        run, product, channel = cell // m2, (cell // counts.shape[2]) % counts.shape[1], cell % counts.shape[2]
-        per_run = counts.reshape(self.runs, -1).sum(axis=1)
-        starts = np.concatenate([[0], np.cumsum(per_run)[:-1]])
-        rank = np.arange(cell.size) - starts[run]
-        return run, product, channel, rank
+        return cell // m2, (cell // counts.shape[2]) % counts.shape[1], cell % counts.shape[2]
+
+    def _number(self, run: I64, next_ids: I64, kpi: str) -> tuple[I64, I64]:
+        """Per-run sequential ids for run-major rows (so ids never depend on the cohort); advances
+        `next_ids` and counts the rows as `kpi`. Returns (ids, rows per run)."""
+        per_run = np.bincount(run, minlength=self.runs)
+        starts = np.cumsum(per_run) - per_run
+        ids = next_ids[run] + np.arange(run.size) - starts[run]
+        next_ids += per_run
+        self._today[kpi] += per_run
+        self.totals[kpi] += per_run
+        return ids, per_run
 
     def _checkout_rows(self, carts: NDArray[np.int64]) -> EventBatch:
-        run, product, channel, rank = self._expand(carts)
-        checkout_id = self.next_checkout[run] + rank
-        per_run = np.bincount(run, minlength=self.runs)
-        self.next_checkout += per_run
-        self._today["checkouts"] += per_run
-        self.totals["checkouts"] += per_run
+        run, product, channel = self._expand(carts)
+        checkout_id, _ = self._number(run, self.next_checkout, "checkouts")
         return EventBatch.of("CHECKOUT_STARTED", run, checkout_id=checkout_id, product=product,
                              amount_cents=self.price[run, product], channel=channel)
 
     def _order_rows(self, orders: NDArray[np.int64]) -> EventBatch:
-        run, product, channel, rank = self._expand(orders)
-        order_id = self.next_order[run] + rank
-        per_run = np.bincount(run, minlength=self.runs)
-        self.next_order += per_run
-        self._today["orders"] += per_run
-        self.totals["orders"] += per_run
+        run, product, channel = self._expand(orders)
+        order_id, per_run = self._number(run, self.next_order, "orders")
         self.recent_orders += per_run
         amount = self.price[run, product]
         money = self.market.money
@@ -500,12 +499,7 @@ class World:
         if rows is None:
             return None
         run = rows["run"]
-        per_run = np.bincount(run, minlength=self.runs)
-        starts = np.concatenate([[0], np.cumsum(per_run)[:-1]])
-        ticket_id = self.next_ticket[run] + np.arange(run.size) - starts[run]
-        self.next_ticket += per_run
-        self._today["tickets"] += per_run
-        self.totals["tickets"] += per_run
+        ticket_id, _ = self._number(run, self.next_ticket, "tickets")
         self.unhappy += np.bincount(run[rows["reason"] != _REASON["question"]], minlength=self.runs)
         return EventBatch.of("TICKET_CREATED", run, ticket_id=ticket_id, order_id=rows["order_id"],
                              product=rows["product"], reason=rows["reason"], days_late=rows["days_late"],

@@ -9,26 +9,26 @@ invocation died.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ds1ray.errors import UserError
+if TYPE_CHECKING:
+    from ds1ray.store import Store
+
 
 
 class CohortRecorder:
     """An open store that cohorts are recorded into."""
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
 
     @classmethod
     def open(cls, db_url: str) -> CohortRecorder:
         """Open the store at `db_url` now, so a missing database stops the sweep before it runs."""
-        try:
-            from ds1ray.store import open_store
-        except ImportError:
-            raise UserError("--db needs ds1ray.store, which this installation does not have") from None
+        from ds1ray.store import open_store  # imported here: sweeps without --db never load the store
+
         return cls(open_store(db_url))
 
     def record(
@@ -40,12 +40,10 @@ class CohortRecorder:
         cohort_key: str,
     ) -> bool:
         """True if the cohort was written, False if the store already had it."""
-        return bool(self.store.record_sweep_cohort(experiment, manifest, runs, daily, cohort_key))
+        return self.store.record_sweep_cohort(experiment, manifest, runs, daily, cohort_key)
 
     def close(self) -> None:
-        close = getattr(self.store, "close", None)
-        if close is not None:
-            close()
+        self.store.close()
 
 
 def record_cohort(
