@@ -58,6 +58,9 @@ class AdapterSettings(_Section):
     rate_limit_per_minute: int = Field(ge=1, le=1_000_000)
     timeout_s: float = Field(gt=0, le=600)
     secret: SecretName | None = Field(None, description="name of the credential in `secrets`")
+    options: dict[str, str] = Field(
+        default_factory=dict,
+        description="the platform's own settings for its live adapter (e.g. an ad account id)")
 
 
 class Adapters(_Section):

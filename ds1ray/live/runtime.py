@@ -21,19 +21,14 @@ from __future__ import annotations
 import importlib.util
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import ray
 
-from ds1ray.adapters.live.ports import (
-    LIVE_PORTS,
-    GuardSettings,
-    PlatformIds,
-    Unavailable,
-    build_live_port,
-)
+from ds1ray.adapters.live.ports import GuardSettings, PlatformIds, PortContext, Unavailable
+from ds1ray.adapters.live.registry import build_live_port, live_ports
 from ds1ray.adapters.mock import mock_ports
 from ds1ray.adapters.ports import PORT_NAMES
 from ds1ray.cohort import INGRESS_ORDER
@@ -156,8 +151,9 @@ class LiveAdapterHost:
 
         secret = os.environ.get(spec.secret_env, "")
         self.port_name = spec.port
-        self.port = build_live_port(spec.port, base_url=spec.base_url, secret=secret,
-                                    store=open_store(store_url), slots=slots, guard=spec.guard)
+        self.port = build_live_port(spec.port, PortContext(
+            base_url=spec.base_url, secret=secret, store=open_store(store_url), slots=slots,
+            guard=spec.guard, timeout_s=spec.timeout_s, options=dict(spec.options)))
 
     def call(self, key: str | None, port: str, method: str, *args: Any) -> Any:
         with self.port.causation(key):
@@ -183,6 +179,8 @@ class LiveAdapterSpec:
     base_url: str
     secret_env: str
     guard: GuardSettings = field(default_factory=GuardSettings)
+    timeout_s: float = 30.0
+    options: Mapping[str, str] = field(default_factory=dict)
 
 
 # Checks before start-up -------------------------------------------------------------------------
@@ -235,14 +233,16 @@ def plan_adapters(config: Config, live: Mapping[str, LiveAdapterSpec] | None = N
         settings = getattr(adapters, port)
         if settings.mode != "live" or port in specs:
             continue
-        if port not in LIVE_PORTS:
+        if port not in live_ports():
             raise UserError(
                 f"{config.overlay}: adapters.{port}.mode is live, but this ds1ray has a live "
-                f"adapter only for {', '.join(LIVE_PORTS)}; set adapters.{port}.mode: mock")
+                f"adapter only for {', '.join(live_ports())}; set adapters.{port}.mode: mock")
         if not settings.base_url:
             raise UserError(f"{config.overlay}: adapters.{port}.base_url is not set")
         secret_env = referenced_secrets(config).get(settings.secret or "", "")
-        specs[port] = LiveAdapterSpec(port, settings.base_url, secret_env, guard)
+        specs[port] = LiveAdapterSpec(port, settings.base_url, secret_env,
+                                      replace(guard, rate_per_second=settings.rate_limit_per_minute / 60),
+                                      settings.timeout_s, dict(settings.options))
     return specs
 
 

@@ -16,16 +16,17 @@ event and raises ESCALATION_TRIGGERED, and the work is redriven later. A
 business refusal (`PlatformRejected`) is an answer, not a failure: the order is
 reported as not accepted and the agent compensates (refund and apology).
 
-Implemented: `supplier` (SupplierApi). `LIVE_PORTS` lists the ports this
-module can build; `ds1ray live up` refuses an overlay that asks for others.
+This module holds what every live port shares (platform ids, idempotency keys,
+guard settings) and the supplier port; `ds1ray.adapters.live.registry` names
+the module that builds each port.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -141,6 +142,23 @@ class GuardSettings:
         )
 
 
+@dataclass(frozen=True)
+class PortContext:
+    """Everything a live port's builder gets: where its platform is, its key, the store, its guard.
+
+    `options` holds the platform's own settings from the overlay
+    (`adapters.<port>.options`, e.g. an ad account id or a mailbox host).
+    """
+
+    base_url: str
+    secret: str
+    store: Store
+    slots: int
+    guard: GuardSettings
+    timeout_s: float = 30.0
+    options: Mapping[str, str] = field(default_factory=dict)
+
+
 class KeyedPort:
     """Holds the idempotency key of the event being handled while a port call runs."""
 
@@ -231,14 +249,7 @@ class LiveSupplier(KeyedPort):
         return self.client.http.resilience.status()
 
 
-LIVE_PORTS = ("supplier",)
-"""The ports this module builds; the others run as mocks only (see docs/live_runtime.md)."""
-
-
-def build_live_port(port: str, *, base_url: str, secret: str, store: Store, slots: int,
-                    guard: GuardSettings) -> LiveSupplier:
-    """The live adapter of `port` over its platform client."""
-    if port != "supplier":
-        raise ValueError(f"no live adapter for port {port!r} yet; live ports: {', '.join(LIVE_PORTS)}")
-    client = SupplierApi(base_url, secret, resilience=guard.resilience("supplier"))
-    return LiveSupplier(client, PlatformIds(store), slots)
+def build_supplier(context: PortContext) -> LiveSupplier:
+    """The live supplier port over a supplier/fulfilment order API."""
+    client = SupplierApi(context.base_url, context.secret, resilience=context.guard.resilience("supplier"))
+    return LiveSupplier(client, PlatformIds(context.store), context.slots)
