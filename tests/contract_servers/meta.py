@@ -1,4 +1,9 @@
-"""The Meta Marketing API (Graph API): campaigns with budgets in cents, and insights.
+"""The Meta Marketing API (Graph API): campaigns (budgets in cents), ad sets, ads, insights.
+
+The hierarchy is campaign → ad set → ad: an ad set names an existing campaign
+and needs targeting with `geo_locations` (and, optimised for conversions, a
+`promoted_object` with a `pixel_id`); an ad names an existing ad set and a
+creative (`creative_id` or an `object_story_spec` with a `page_id`).
 
 Errors have Meta's shape, `{"error": {"message", "type", "code",
 "error_subcode", "fbtrace_id"}}`; `throttled_error(17)` and
@@ -61,6 +66,8 @@ class MetaServer(PlatformServer):
     def reset(self) -> None:
         super().reset()
         self.campaigns: dict[str, dict[str, Any]] = {}
+        self.adsets: dict[str, dict[str, Any]] = {}
+        self.ads: dict[str, dict[str, Any]] = {}
         self.insight_rows: dict[str, list[dict[str, Any]]] = {}
         self._ids = itertools.count(120_210_000_000_001)
 
@@ -92,22 +99,19 @@ class MetaServer(PlatformServer):
             }
             return JSONResponse({"id": campaign_id})
 
-        @app.get("/{version}/{account}/campaigns")
-        async def listing(version: str, account: str, request: Request) -> JSONResponse:
-            if not self._authorised(request):
-                return JSONResponse(meta_error(190, "Invalid OAuth access token."), 400)
-            campaigns = list(self.campaigns.values())
-            raw = request.query_params.get("filtering")
-            for rule in json.loads(raw) if raw else []:
-                if rule.get("operator") == "EQUAL":
-                    campaigns = [c for c in campaigns if str(c.get(rule["field"])) == rule["value"]]
-            return JSONResponse({"data": [{"id": c["id"], "name": c["name"]} for c in campaigns]})
+        # Routes are added before `reset` makes the tables: they are looked up per request.
+        for edge, problem in (("adsets", self._adset_problem), ("ads", self._ad_problem)):
+            app.post(f"/{{version}}/{{account}}/{edge}")(self._creator(edge, problem))
+
+        for edge in ("campaigns", "adsets", "ads"):
+            app.get(f"/{{version}}/{{account}}/{edge}")(self._lister(edge))
 
         @app.post("/{version}/{object_id}")
         async def update(version: str, object_id: str, request: Request) -> JSONResponse:
             if not self._authorised(request):
                 return JSONResponse(meta_error(190, "Invalid OAuth access token."), 400)
-            campaign = self.campaigns.get(object_id)
+            campaign = (self.campaigns.get(object_id) or self.adsets.get(object_id)
+                        or self.ads.get(object_id))
             if campaign is None:
                 return JSONResponse(meta_error(100, f"Unsupported post request. Object with ID "
                                                f"'{object_id}' does not exist",
@@ -140,6 +144,65 @@ class MetaServer(PlatformServer):
                 body["paging"]["next"] = f"http://meta.test/{version}/{object_id}/insights"
             return JSONResponse(body)
 
+    def _lister(self, edge: str) -> Any:
+        async def listing(version: str, account: str, request: Request) -> JSONResponse:
+            if not self._authorised(request):
+                return JSONResponse(meta_error(190, "Invalid OAuth access token."), 400)
+            nodes = list(getattr(self, edge).values())
+            raw = request.query_params.get("filtering")
+            for rule in json.loads(raw) if raw else []:
+                if rule.get("operator") == "EQUAL":
+                    nodes = [n for n in nodes if str(n.get(rule["field"])) == rule["value"]]
+            return JSONResponse({"data": [{"id": n["id"], "name": n["name"]} for n in nodes]})
+
+        return listing
+
+    def _creator(self, edge: str, problem_of: Any) -> Any:
+        async def create(version: str, account: str, request: Request) -> JSONResponse:
+            if not self._authorised(request):
+                return JSONResponse(meta_error(190, "Invalid OAuth access token."), 400)
+            if account != self.ad_account:
+                return JSONResponse(meta_error(100, f"Unsupported post request. Object with ID "
+                                               f"'{account}' does not exist",
+                                               error_type="GraphMethodException"), 400)
+            form = await _form(request)
+            problem = problem_of(form)
+            if problem:
+                return JSONResponse(meta_error(100, problem), 400)
+            object_id = str(next(self._ids))
+            getattr(self, edge)[object_id] = {"id": object_id, **form}
+            return JSONResponse({"id": object_id})
+
+        return create
+
+    def _adset_problem(self, form: dict[str, str]) -> str | None:
+        for required in ("name", "campaign_id", "optimization_goal", "billing_event", "targeting",
+                         "status"):
+            if required not in form:
+                return f"(#100) The parameter {required} is required"
+        if form["campaign_id"] not in self.campaigns:
+            return f"(#100) Campaign {form['campaign_id']} does not exist"
+        targeting = _json_object(form["targeting"])
+        if targeting is None or not targeting.get("geo_locations"):
+            return "(#100) targeting must be a JSON object with geo_locations"
+        if form["optimization_goal"] == "OFFSITE_CONVERSIONS":
+            promoted = _json_object(form.get("promoted_object", ""))
+            if promoted is None or not promoted.get("pixel_id"):
+                return "(#100) promoted_object with a pixel_id is required for OFFSITE_CONVERSIONS"
+        return None
+
+    def _ad_problem(self, form: dict[str, str]) -> str | None:
+        for required in ("name", "adset_id", "creative", "status"):
+            if required not in form:
+                return f"(#100) The parameter {required} is required"
+        if form["adset_id"] not in self.adsets:
+            return f"(#100) Ad set {form['adset_id']} does not exist"
+        creative = _json_object(form["creative"])
+        spec = (creative or {}).get("object_story_spec") or {}
+        if creative is None or not (creative.get("creative_id") or spec.get("page_id")):
+            return "(#100) creative needs a creative_id or an object_story_spec with a page_id"
+        return None
+
     @staticmethod
     def _campaign_problem(form: dict[str, str]) -> str | None:
         for required in ("name", "objective", "status", "special_ad_categories"):
@@ -160,3 +223,11 @@ class MetaServer(PlatformServer):
             if budget is not None and (not budget.isdigit() or int(budget) < 100):
                 return "(#100) The budget must be an integer number of cents of at least 100"
         return None
+
+
+def _json_object(raw: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None

@@ -8,9 +8,10 @@ Codes 17 (user request limit), 613 (calls within one hour), 4 and 32
 gives one. Every other error (bad parameter, expired token) is a business
 error.
 
-The Graph API has no idempotency key, so `create_campaign` tags the campaign
-name with a key derived from the caller's key and, before each retry, looks the
-campaign up by that name: a create whose answer was lost is not made twice.
+The Graph API has no idempotency key, so `create_campaign`, `create_adset` and
+`create_ad` tag the object's name with a key derived from the caller's key and,
+before each retry, look the object up by that name: a create whose answer was
+lost is not made twice.
 """
 
 from __future__ import annotations
@@ -188,29 +189,53 @@ class MetaAds:
 
     @staticmethod
     def tagged_name(name: str, key: str) -> str:
-        """The campaign name carrying the idempotency tag the lookup searches for."""
+        """The object name carrying the idempotency tag the lookup searches for."""
         return f"{name} [ds1:{deterministic_key('campaign', key)[-12:]}]"
 
-    def _campaign_lookup(self, exact_name: str) -> httpx.Response:
+    def _lookup(self, edge: str, exact_name: str) -> httpx.Response:
         filtering = json.dumps([{"field": "name", "operator": "EQUAL", "value": exact_name}])
         return self.http.send(
-            "GET", self._path(f"{self.account}/campaigns"),
+            "GET", self._path(f"{self.account}/{edge}"),
             params={"fields": "id,name", "filtering": filtering},
         )
 
     @staticmethod
-    def _campaign_named(response: httpx.Response, exact_name: str) -> str | None:
-        for campaign in response.json().get("data", []):
-            if campaign.get("name") == exact_name:
-                return str(campaign["id"])
+    def _named(response: httpx.Response, exact_name: str) -> str | None:
+        for node in response.json().get("data", []):
+            if node.get("name") == exact_name:
+                return str(node["id"])
         return None
 
     def find_campaign(self, exact_name: str) -> str | None:
         """The id of the campaign with exactly this name, if one exists."""
         response = self.http.resilience.call(
-            lambda: self._campaign_lookup(exact_name), self._assess
+            lambda: self._lookup("campaigns", exact_name), self._assess
         )
-        return self._campaign_named(response, exact_name)
+        return self._named(response, exact_name)
+
+    def _create_once(self, edge: str, tagged: str, form: dict[str, str]) -> str:
+        """POST `form` to the ad account's `edge`; a retry first looks for `tagged` by name."""
+        attempts = 0
+
+        def attempt() -> httpx.Response | str:
+            nonlocal attempts
+            attempts += 1
+            # A retry may follow a create whose answer was lost: look before creating again.
+            if attempts > 1:
+                lookup = self._lookup(edge, tagged)
+                if self._assess(lookup).verdict is not Verdict.OK:
+                    return lookup  # judged by `assess` like any failed answer
+                if (existing := self._named(lookup, tagged)) is not None:
+                    return existing
+            return self.http.send("POST", self._path(f"{self.account}/{edge}"), form=form)
+
+        def assess(result: httpx.Response | str) -> Assessment:
+            return Assessment(Verdict.OK) if isinstance(result, str) else self._assess(result)
+
+        result = self.http.resilience.call(attempt, assess)
+        if isinstance(result, str):
+            return result
+        return str(self.http.json(result)["id"])
 
     def create_campaign(
         self,
@@ -235,29 +260,39 @@ class MetaAds:
             form["daily_budget"] = str(_positive_cents(daily_budget_cents))
         if lifetime_budget_cents is not None:
             form["lifetime_budget"] = str(_positive_cents(lifetime_budget_cents))
-        attempts = 0
+        return self._create_once("campaigns", tagged, form)
 
-        def attempt() -> httpx.Response | str:
-            nonlocal attempts
-            attempts += 1
-            # A retry may follow a create whose answer was lost: look before creating again.
-            if attempts > 1:
-                lookup = self._campaign_lookup(tagged)
-                if self._assess(lookup).verdict is not Verdict.OK:
-                    return lookup  # judged by `assess` like any failed answer
-                if (existing := self._campaign_named(lookup, tagged)) is not None:
-                    return existing
-            return self.http.send(
-                "POST", self._path(f"{self.account}/campaigns"), form=form
-            )
+    def create_adset(
+        self,
+        campaign_id: str,
+        name: str,
+        *,
+        key: str,
+        targeting: dict[str, Any],
+        optimization_goal: str = "OFFSITE_CONVERSIONS",
+        billing_event: str = "IMPRESSIONS",
+        promoted_object: dict[str, Any] | None = None,
+        status: str = "PAUSED",
+    ) -> str:
+        """Create an ad set in a campaign once per `key` (its budget is the campaign's)."""
+        tagged = self.tagged_name(name, key)
+        form = {
+            "name": tagged, "campaign_id": campaign_id, "status": status,
+            "optimization_goal": optimization_goal, "billing_event": billing_event,
+            "bid_strategy": "LOWEST_COST_WITHOUT_CAP", "targeting": json.dumps(targeting),
+        }
+        if promoted_object is not None:
+            form["promoted_object"] = json.dumps(promoted_object)
+        return self._create_once("adsets", tagged, form)
 
-        def assess(result: httpx.Response | str) -> Assessment:
-            return Assessment(Verdict.OK) if isinstance(result, str) else self._assess(result)
-
-        result = self.http.resilience.call(attempt, assess)
-        if isinstance(result, str):
-            return result
-        return str(self.http.json(result)["id"])
+    def create_ad(
+        self, adset_id: str, name: str, *, key: str, creative: dict[str, Any], status: str = "PAUSED"
+    ) -> str:
+        """Create an ad once per `key`; `creative` is `{"creative_id": …}` or a creative spec."""
+        tagged = self.tagged_name(name, key)
+        form = {"name": tagged, "adset_id": adset_id, "status": status,
+                "creative": json.dumps(creative)}
+        return self._create_once("ads", tagged, form)
 
     def update_campaign(
         self,
@@ -267,7 +302,8 @@ class MetaAds:
         lifetime_budget_cents: int | None = None,
         status: str | None = None,
     ) -> None:
-        """Change a campaign's budget (cents) or status (`ACTIVE`, `PAUSED`)."""
+        """Change a campaign's budget (cents) or status (`ACTIVE`, `PAUSED`); also an ad set's
+        or ad's status (the same `POST /{id}`)."""
         form: dict[str, str] = {}
         if daily_budget_cents is not None:
             form["daily_budget"] = str(_positive_cents(daily_budget_cents))
