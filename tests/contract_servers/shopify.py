@@ -115,10 +115,17 @@ class ShopifyServer(PlatformServer):
             handle = variables["handle"]
             found = [p for p in self.products.values() if p["handle"] == handle]
             return {"productByIdentifier": self._product_node(found[0]) if found else None}
+        if "product(id:" in query:
+            found = self.products.get(variables["id"])
+            return {"product": self._product_node(found) if found else None}
         if "productVariantsBulkUpdate(" in query:
             return {"productVariantsBulkUpdate": self._variant_prices(variables)}
         if "orders(" in query:
             return {"orders": self._orders(variables)}
+        if "order(id:" in query:
+            order = self._order(variables["id"])
+            return {"order": None if order is None else {
+                "id": order["id"], "transactions": order["transactions"]}}
         if "refundCreate(" in query:
             return {"refundCreate": self._refund_create(query, variables)}
         raise ValueError("Field is not defined on QueryRoot")
@@ -183,20 +190,38 @@ class ShopifyServer(PlatformServer):
     # ------------------------------------------------------------- orders
 
     def add_order(self, name: str, total: str, currency: str = "USD",
-                  financial_status: str = "PAID") -> str:
-        number = next(self._ids)
+                  financial_status: str = "PAID", *, number: int | None = None) -> str:
+        """An order paid in full by one SALE transaction; `number` fixes its numeric id."""
+        number = next(self._ids) if number is None else number
         gid = f"gid://shopify/Order/{number}"
+        sale = {"id": f"gid://shopify/OrderTransaction/{next(self._ids)}", "kind": "SALE",
+                "status": "SUCCESS", "gateway": "shopify_payments",
+                "amountSet": {"shopMoney": {"amount": total, "currencyCode": currency}}}
         self.orders.append({
             "id": gid, "name": name, "createdAt": f"2026-01-05T10:{len(self.orders):02d}:00Z",
             "displayFinancialStatus": financial_status,
             "totalPriceSet": {"shopMoney": {"amount": total, "currencyCode": currency}},
+            "transactions": [sale],
         })
         return gid
+
+    def _order(self, gid: str) -> dict[str, Any] | None:
+        return next((order for order in self.orders if order["id"] == gid), None)
+
+    @staticmethod
+    def _refundable(order: dict[str, Any]) -> float:
+        """Money received less money refunded: what a refund may still return."""
+        paid = sum(float(t["amountSet"]["shopMoney"]["amount"]) for t in order["transactions"]
+                   if t["kind"] in ("SALE", "CAPTURE") and t["status"] == "SUCCESS")
+        refunded = sum(float(t["amountSet"]["shopMoney"]["amount"]) for t in order["transactions"]
+                       if t["kind"] == "REFUND" and t["status"] == "SUCCESS")
+        return round(paid - refunded, 2)
 
     def _orders(self, variables: dict[str, Any]) -> dict[str, Any]:
         first = int(variables.get("first", 50))
         start = int(variables["after"]) if variables.get("after") else 0
-        page = self.orders[start:start + first]
+        page = [{k: v for k, v in order.items() if k != "transactions"}
+                for order in self.orders[start:start + first]]
         end = start + len(page)
         return {
             "edges": [{"cursor": str(start + i + 1), "node": node} for i, node in enumerate(page)],
@@ -212,10 +237,24 @@ class ShopifyServer(PlatformServer):
         if key is not None and key in self.refund_keys:
             return self.refund_keys[key]
         refund_input = variables["input"]
-        if not any(order["id"] == refund_input.get("orderId") for order in self.orders):
+        order = self._order(refund_input.get("orderId", ""))
+        if order is None:
             return {"refund": None, "userErrors": [
                 {"field": ["orderId"], "message": "Order does not exist"}]}
-        amount = sum(float(t["amount"]) for t in refund_input.get("transactions", []))
+        amount = round(sum(float(t["amount"]) for t in refund_input.get("transactions", [])), 2)
+        refundable = self._refundable(order)
+        if amount > refundable:
+            return {"refund": None, "userErrors": [
+                {"field": ["transactions", "0", "amount"],
+                 "message": f"Amount can't be greater than the refundable amount "
+                            f"({refundable:.2f})"}]}
+        if amount > 0:
+            order["transactions"].append({
+                "id": f"gid://shopify/OrderTransaction/{next(self._ids)}", "kind": "REFUND",
+                "status": "SUCCESS", "gateway": "shopify_payments",
+                "amountSet": {"shopMoney": {"amount": f"{amount:.2f}", "currencyCode": "USD"}}})
+            order["displayFinancialStatus"] = (
+                "REFUNDED" if self._refundable(order) <= 0 else "PARTIALLY_REFUNDED")
         refund_id = f"gid://shopify/Refund/{next(self._ids)}"
         refund = {"id": refund_id, "totalRefundedSet": {
             "shopMoney": {"amount": f"{amount:.2f}", "currencyCode": "USD"}}}

@@ -126,6 +126,16 @@ class OrdersPage:
 
 
 @dataclass(frozen=True)
+class ShopifyTransaction:
+    gid: str
+    kind: str  # SALE, CAPTURE, AUTHORIZATION, REFUND, …
+    status: str  # SUCCESS, PENDING, FAILURE, …
+    gateway: str
+    amount_cents: int
+    currency: str
+
+
+@dataclass(frozen=True)
 class ShopifyRefund:
     gid: str
     amount_cents: int
@@ -159,6 +169,21 @@ mutation productVariantsBulkUpdate($productId: ID!, $variants: [ProductVariantsB
   productVariantsBulkUpdate(productId: $productId, variants: $variants) {
     productVariants { id price }
     userErrors { field message }
+  }
+}"""
+
+PRODUCT_BY_ID = f"""
+query product($id: ID!) {{
+  product(id: $id) {{ {PRODUCT_FIELDS} }}
+}}"""
+
+ORDER_TRANSACTIONS = """
+query orderTransactions($id: ID!) {
+  order(id: $id) {
+    id
+    transactions(first: 20) {
+      id kind status gateway amountSet { shopMoney { amount currencyCode } }
+    }
   }
 }"""
 
@@ -342,6 +367,10 @@ class ShopifyAdmin:
         node = self.graphql(PRODUCT_BY_HANDLE, {"handle": handle}).get("productByIdentifier")
         return None if node is None else _product(node)
 
+    def product(self, product_gid: str) -> ShopifyProduct | None:
+        node = self.graphql(PRODUCT_BY_ID, {"id": product_gid}).get("product")
+        return None if node is None else _product(node)
+
     def update_product(
         self,
         product_gid: str,
@@ -390,6 +419,19 @@ class ShopifyAdmin:
             ))
         info = connection["pageInfo"]
         return OrdersPage(orders, bool(info["hasNextPage"]), info.get("endCursor"))
+
+    def order_transactions(self, order_gid: str) -> list[ShopifyTransaction] | None:
+        """An order's payment transactions (a refund names its parent); None if no such order."""
+        node = self.graphql(ORDER_TRANSACTIONS, {"id": order_gid}).get("order")
+        if node is None:
+            return None
+        transactions = []
+        for raw in node.get("transactions") or []:
+            amount, currency = _cents_of(raw["amountSet"]["shopMoney"])
+            transactions.append(ShopifyTransaction(
+                raw["id"], str(raw["kind"]), str(raw["status"]), str(raw.get("gateway") or ""),
+                amount, currency))
+        return transactions
 
     # ------------------------------------------------------------------ refunds
 
