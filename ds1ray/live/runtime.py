@@ -240,9 +240,15 @@ def plan_adapters(config: Config, live: Mapping[str, LiveAdapterSpec] | None = N
         if not settings.base_url:
             raise UserError(f"{config.overlay}: adapters.{port}.base_url is not set")
         secret_env = referenced_secrets(config).get(settings.secret or "", "")
+        options = dict(settings.options)
+        if port == "ai":  # the model and token budget are ai_policy's unless the options say otherwise
+            ai = config.bootstrap.ai_policy
+            options = {"model": ai.model, "max_tokens": str(ai.max_tokens), "temperature": str(ai.temperature),
+                       "daily_token_cap": "" if ai.daily_token_cap is None else str(ai.daily_token_cap),
+                       **options}
         specs[port] = LiveAdapterSpec(port, settings.base_url, secret_env,
                                       replace(guard, rate_per_second=settings.rate_limit_per_minute / 60),
-                                      settings.timeout_s, dict(settings.options))
+                                      settings.timeout_s, options)
     return specs
 
 

@@ -1,7 +1,8 @@
 """An OpenAI-compatible `POST /v1/chat/completions` server with scripted replies.
 
 `server.replies` is a queue of assistant messages to answer with (text, or
-tool calls with JSON-string arguments); when empty it answers "ok".
+tool calls with JSON-string arguments; a `finish_reason` key overrides the
+finish, e.g. `content_filter` with null content); when empty it answers "ok".
 `legacy=True` makes it an older server that rejects `max_completion_tokens`
 the way such servers do (400, invalid_request_error).
 """
@@ -56,7 +57,7 @@ class OpenAIServer(PlatformServer):
                 return JSONResponse(problem, 400)
             reply = self.replies.popleft() if self.replies else {"content": "ok"}
             message = {"role": "assistant", "content": reply.get("content")}
-            finish = "stop"
+            finish = reply.get("finish_reason", "stop")
             if reply.get("tool_calls"):
                 message["tool_calls"] = reply["tool_calls"]
                 finish = "tool_calls"

@@ -10,6 +10,7 @@ from ds1ray.cli import main
 from ds1ray.config import load_config
 from ds1ray.errors import UserError
 from ds1ray.live import cli as live_cli
+from ds1ray.live import runtime
 from ds1ray.live.runtime import check_placement, plan_adapters
 
 STAGING = "overlays/bootstrap.staging.yaml"
@@ -72,6 +73,9 @@ def test_staging_serves_every_port_from_the_simulated_market() -> None:
     assert plan_adapters(load_config(STAGING)) == {}
 
 
-def test_a_live_port_without_a_live_adapter_is_refused_naming_the_port() -> None:
+def test_a_live_port_without_a_live_adapter_is_refused_naming_the_port(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # As an installation with only the supplier's live module would see it.
+    monkeypatch.setattr(runtime, "live_ports", lambda: ("supplier",))
     with pytest.raises(UserError, match=r"adapters\.ai\.mode is live.*only for supplier"):
         plan_adapters(load_config("overlays/bootstrap.live.yaml"))
