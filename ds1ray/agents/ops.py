@@ -4,7 +4,9 @@ For each ORDER_PAID it places a fulfilment order with the product's current
 supplier. If that supplier is out of stock, `on_stockout: reroute` sends the
 order to another tier that has stock (the most reliable first), `wait` accepts
 the backorder; either way INVENTORY_LOW tells the supplier agent. An order the
-supplier cannot fill is compensated at once: refunded and apologised for. Late
+supplier cannot fill is compensated at once: ops refunds it and opens a
+`supplier_failure` ticket (TICKET_CREATED), which support answers with an
+apology and never refunds again. Late
 tickets are checked with the carrier: an order still not shipped is a supplier
 delay and is reported like a stock-out. A product whose complaints per order
 reach `escalation_ticket_rate` (after `escalation_min_orders`) is escalated.
@@ -24,9 +26,19 @@ from ds1ray.market.world import TRACKING_TAGS
 SOURCING, FULFILMENT = SOURCING_KIND_CODES.index("sourcing"), SOURCING_KIND_CODES.index("fulfilment")
 LATE, DEFECT = TICKET_REASON_CODES.index("late"), TICKET_REASON_CODES.index("defect")
 SUPPLIER_FAILURE = REFUND_REASON_CODES.index("supplier_failure")
+SUPPLIER_FAILURE_TICKET = TICKET_REASON_CODES.index("supplier_failure")
+# Tickets ops opens are numbered apart from the customers' tickets (which count up from 0 per
+# run, or are the helpdesk's ids live, both far below 2**62): one per order, so a handler run
+# again opens the same ticket.
+COMPENSATION_TICKETS = np.int64(1 << 62)
 NOT_SHIPPED = (TRACKING_TAGS.index("Pending"), TRACKING_TAGS.index("InfoReceived"))
 # Rerouting preference: reliable, then fast, then cheap.
 REROUTE_ORDER = np.array([SUPPLIER_TIERS.index(t) for t in ("reliable", "fast", "cheap")])
+
+
+def compensation_ticket_id(order_id: np.ndarray) -> np.ndarray:
+    """The id of the ticket ops opens for a failed order (`COMPENSATION_TICKETS` | order id)."""
+    return np.asarray(order_id, np.int64) | COMPENSATION_TICKETS
 
 
 class Ops(Agent):
@@ -78,9 +90,12 @@ class Ops(Agent):
                   promised_days=backorder[accepted])
         failed = ~accepted
         if failed.any():
-            # Compensation: the customer paid for something that will not come.
-            self.ports.shop.refund(run[failed], order_id[failed], product[failed], amount[failed],
-                                   np.full(int(failed.sum()), SUPPLIER_FAILURE, np.int64))
+            # Compensation: the customer paid for something that will not come. Refund, then a
+            # ticket, so support tells the customer (whether or not the shop took the refund).
+            r, o, p, a = run[failed], order_id[failed], product[failed], amount[failed]
+            self.ports.shop.refund(r, o, p, a, np.full(r.size, SUPPLIER_FAILURE, np.int64))
+            self.emit("TICKET_CREATED", r, ticket_id=compensation_ticket_id(o), order_id=o, product=p,
+                      reason=SUPPLIER_FAILURE_TICKET, days_late=0, amount_cents=a)
 
     def on_supplier_shipped(self, batch: EventBatch) -> None:
         self.in_transit -= np.bincount(batch.run, minlength=self.runs)

@@ -10,6 +10,10 @@ A refund a customer does not get may come back as a chargeback, dearer than the
 refund (the world decides that, not the policy). Every ticket gets a reply:
 AI-written when the AI port serves it, a template otherwise. A refund the shop
 refuses (the order is already disputed) is escalated.
+
+A `supplier_failure` ticket is one ops opened for an order it already refunded
+when the supplier could not fill it: it gets the `supplier_failure_apology`
+template under every policy, and no refund (the money moved once, in ops).
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from ds1ray.agents.strategies import SupportStrategy
 from ds1ray.events.batch import EventBatch
 from ds1ray.events.contracts import REFUND_REASON_CODES, RESOLUTION_CODES, TICKET_REASON_CODES
 
-QUESTION, LATE, DEFECT, RETURN = (TICKET_REASON_CODES.index(r) for r in ("question", "late", "defect", "return"))
+QUESTION, LATE, DEFECT, RETURN, SUPPLIER_FAILURE = (
+    TICKET_REASON_CODES.index(r) for r in ("question", "late", "defect", "return", "supplier_failure"))
 REPLIED, REFUNDED = RESOLUTION_CODES.index("replied"), RESOLUTION_CODES.index("refunded")
 # Ticket reason → refund reason code.
 REFUND_REASON = np.array([REFUND_REASON_CODES.index(r) for r in TICKET_REASON_CODES], np.int64)
@@ -40,12 +45,18 @@ class Support(Agent):
             [complaint | (reason == RETURN), complaint,
              (reason == DEFECT) | ((reason == LATE) & (late > self.strategy.refund_after_days_late[run]))],
             False)
-        wants_ai = self.strategy.use_ai_replies[run]
+        apology = reason == SUPPLIER_FAILURE
+        refund &= ~apology  # already refunded by ops: never a second time
+        wants_ai = self.strategy.use_ai_replies[run] & ~apology
         ai_written = np.zeros(run.size, bool)
         if wants_ai.any():
             ai_written[wants_ai] = self.ports.ai.complete("support_reply", run[wants_ai])
-        self.ports.email.send(run[ai_written], batch["ticket_id"][ai_written], "ai_reply")
-        self.ports.email.send(run[~ai_written], batch["ticket_id"][~ai_written], "template_reply")
+        ticket = batch["ticket_id"]
+        self.ports.email.send(run[ai_written], ticket[ai_written], "ai_reply")
+        templated = ~ai_written & ~apology
+        self.ports.email.send(run[templated], ticket[templated], "template_reply")
+        if apology.any():
+            self.ports.email.send(run[apology], ticket[apology], "supplier_failure_apology")
 
         accepted = np.zeros(run.size, bool)
         if refund.any():

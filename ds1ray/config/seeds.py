@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from ds1ray.events.contracts import TICKET_REASON_CODES
+from ds1ray.events.contracts import CUSTOMER_TICKET_REASONS
 from ds1ray.market.params import SupplierName
 
 AI_TASKS: tuple[str, ...] = (
@@ -127,7 +127,7 @@ class CampaignsFile(_Seed):
 TicketReason = Literal["question", "late", "defect", "return"]
 
 
-TicketTable = Annotated[dict[TicketReason, list[TicketTemplate]], _complete(TICKET_REASON_CODES)]
+TicketTable = Annotated[dict[TicketReason, list[TicketTemplate]], _complete(CUSTOMER_TICKET_REASONS)]
 
 
 class TicketsFile(_Seed):

@@ -23,7 +23,11 @@ class Event(BaseModel):
 
 CHANNEL_CODES = ("organic", "paid")
 REFUND_REASON_CODES = ("return", "late", "defect", "supplier_failure", "chargeback", "question")
-TICKET_REASON_CODES = ("question", "late", "defect", "return")
+CUSTOMER_TICKET_REASONS = ("question", "late", "defect", "return")
+"""What a customer writes to support about (the seeds' ticket texts cover exactly these)."""
+TICKET_REASON_CODES = (*CUSTOMER_TICKET_REASONS, "supplier_failure")
+"""Why a ticket exists: a customer's reason, or `supplier_failure`, the ticket ops opens for an
+order the supplier could not fill (already refunded: support apologises and never refunds it)."""
 RESOLUTION_CODES = ("replied", "refunded", "escalated")
 RISK_MODE_CODES = ("normal", "cautious", "crash", "halt")
 CAMPAIGN_STATUS_CODES = ("paused", "active", "killed")

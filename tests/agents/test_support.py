@@ -14,7 +14,8 @@ from ds1ray.runspec import RunSpec
 
 from .conftest import published
 
-QUESTION, LATE, DEFECT, RETURN = (TICKET_REASON_CODES.index(r) for r in ("question", "late", "defect", "return"))
+QUESTION, LATE, DEFECT, RETURN, SUPPLIER_FAILURE = (
+    TICKET_REASON_CODES.index(r) for r in ("question", "late", "defect", "return", "supplier_failure"))
 REFUNDED, REPLIED = RESOLUTION_CODES.index("refunded"), RESOLUTION_CODES.index("replied")
 
 # One ticket of each kind, and late ones below and above the threshold policy's 7 days.
@@ -91,3 +92,28 @@ def test_every_ticket_gets_a_reply_ai_written_when_the_budget_allows(
     cohort.agents["support"].handle(EventBatch.concat([_tickets(0), _tickets(1, first_order=100)]))
     np.testing.assert_array_equal(cohort.ports["email"].sent, [5, 5])
     assert world.ai_calls[0] == 5 and world.ai_calls[1] == 0
+
+
+@pytest.mark.parametrize("policy", sorted(EXPECTED))
+def test_a_supplier_failure_ticket_gets_an_apology_and_never_a_second_refund(
+        policy: str, cohort_on_day_zero: Callable[..., Cohort]) -> None:
+    cohort = cohort_on_day_zero([RunSpec("support", 0, policy, {"support.refund_policy": policy})])
+    sent: list[tuple[list[int], str]] = []
+    email = cohort.ports["email"]
+    original = email.send
+
+    def send(run: np.ndarray, ticket_id: np.ndarray, template: str) -> None:
+        if ticket_id.size:
+            sent.append((ticket_id.tolist(), template))
+        original(run, ticket_id, template)
+
+    email.send = send  # type: ignore[method-assign]  # watch which template each ticket gets
+    ticket = EventBatch.of("TICKET_CREATED", np.zeros(1, np.int64), ticket_id=(1 << 62) | 7, order_id=7, product=0,
+                           reason=SUPPLIER_FAILURE, days_late=0, amount_cents=2500)
+    out = cohort.agents["support"].handle(ticket)
+    resolution = published(out, "TICKET_RESOLUTION")
+    assert resolution is not None
+    assert resolution["action"].tolist() == [REPLIED] and resolution["refund_cents"].tolist() == [0]
+    assert sent == [([(1 << 62) | 7], "supplier_failure_apology")]
+    assert cohort.world.ledger.totals["refunds"][0] == 0 and cohort.world.ai_calls[0] == 0
+    assert published(out, "ESCALATION_TRIGGERED") is None

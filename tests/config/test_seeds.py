@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from ds1ray.config import load_config
 from ds1ray.config.seeds import AI_TASKS, CampaignTemplate, ProductArchetype, Seeds, TicketsFile
-from ds1ray.events.contracts import TICKET_REASON_CODES
+from ds1ray.events.contracts import CUSTOMER_TICKET_REASONS
 
 from .conftest import REPOSITORY
 
@@ -36,7 +36,7 @@ def test_campaign_templates_are_sales_campaigns(seeds: Seeds) -> None:
 
 
 def test_every_ticket_reason_and_ai_task_has_texts(seeds: Seeds) -> None:
-    assert set(seeds.tickets) == set(TICKET_REASON_CODES)
+    assert set(seeds.tickets) == set(CUSTOMER_TICKET_REASONS)
     assert set(seeds.ai_fixtures) == set(AI_TASKS)
 
 
