@@ -80,5 +80,10 @@ class AfterShipServer(PlatformServer):
             found = [t for t in self.trackings.values()
                      if (not numbers or t["tracking_number"] in numbers)
                      and (slug is None or t["slug"] == slug)]
-            return JSONResponse(envelope(200, {"trackings": found, "pagination": {
-                "total": len(found), "has_next_page": False, "next_cursor": None}}))
+            # Cursor pagination: the cursor is the offset of the page (opaque to clients).
+            limit = int(request.query_params.get("limit", "100"))
+            start = int(request.query_params.get("cursor") or 0)
+            page, more = found[start:start + limit], start + limit < len(found)
+            return JSONResponse(envelope(200, {"trackings": page, "pagination": {
+                "total": len(found), "has_next_page": more,
+                "next_cursor": str(start + limit) if more else None}}))

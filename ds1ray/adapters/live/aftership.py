@@ -127,6 +127,18 @@ class AfterShip:
         found = [_tracking(raw) for raw in data.get("trackings", [])]
         return found[0] if found else None
 
+    def list_trackings(self, *, cursor: str | None = None, limit: int = 100
+                       ) -> tuple[list[Tracking], str | None]:
+        """One page of the account's trackings (AfterShip lists those created in the last 30
+        days unless told otherwise) and the cursor of the next page (None on the last)."""
+        params: dict[str, str] = {"limit": str(limit)}
+        if cursor:
+            params["cursor"] = cursor
+        data = self._data(self.http.request("GET", "/trackings", params=params))
+        pagination = data.get("pagination") or {}
+        following = pagination.get("next_cursor") if pagination.get("has_next_page") else None
+        return [_tracking(raw) for raw in data.get("trackings", [])], following
+
     def _data(self, response: httpx.Response) -> dict[str, Any]:
         body = self.http.json(response)
         data = body.get("data") if isinstance(body, dict) else None
