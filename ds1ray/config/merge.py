@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ds1ray.adapters.ports import PORT_NAMES
 from ds1ray.config.errors import Finding, display_path, dotted
 from ds1ray.config.yamlfile import KeyPath, YamlDoc
 
-OPEN_MAPPINGS: frozenset[KeyPath] = frozenset({("secrets",)})
+# An adapter's `options` are its platform's own settings (an ad account id): the base cannot list them.
+OPEN_MAPPINGS: frozenset[KeyPath] = frozenset({("secrets",), *(("adapters", port, "options") for port in PORT_NAMES)})
 """Key paths whose mapping an overlay may extend with keys the base does not have."""
 
 

@@ -65,6 +65,10 @@ class ActorBackend:
         # With live adapters there is no simulated market: the books are the platforms'.
         with contextlib.suppress(BackendUnavailable):
             figures.update(self._get(self._actor(self.market).kpis.remote()))
+        # A live shop's balance is the business's cash; the simulated market's is not.
+        with contextlib.suppress(BackendUnavailable):
+            balance = self._get(self._actor("adapter:shop").call.remote(None, "shop", "balance"))
+            figures["cash_cents"] = int(np.asarray(balance)[0])
         ceo = self._get(self._actor("agent:ceo").state.remote())
         marketing = self._get(self._actor("agent:marketing").state.remote())
         mode = int(np.asarray(ceo["mode"])[0])

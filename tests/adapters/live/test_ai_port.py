@@ -152,15 +152,16 @@ def test_answers_have_the_mock_ports_shape_and_dtype(
 def test_the_runtime_gives_the_port_the_overlays_ai_policy_and_options_override_it(
         openai_server: OpenAIServer, store: Store, tmp_path: Path) -> None:
     overlay = tmp_path / "bootstrap.ai.yaml"
-    overlay.write_text('environment: ai-only\nadapters:\n  ai: {mode: live}\n'
+    overlay.write_text('environment: ai-only\nadapters:\n  ai: {mode: live, options: {model: llama3.1:8b}}\n'
                        'secrets:\n  OPENAI_API_KEY: "${OPENAI_API_KEY}"\n')
     config = load_config(overlay)
     options = plan_adapters(config)["ai"].options
     policy = config.bootstrap.ai_policy
-    assert options["model"] == policy.model and options["max_tokens"] == str(policy.max_tokens)
+    assert options["model"] == "llama3.1:8b" != policy.model  # the overlay's option wins
+    assert options["max_tokens"] == str(policy.max_tokens)
     assert ai_budget(options).daily_token_cap == policy.daily_token_cap
     built = build_ai(PortContext(base_url=f"{openai_server.url}/v1", secret="sk-test", store=store, slots=24,
-                                 guard=GuardSettings(), options={**options, "model": "llama3.1:8b"}))
+                                 guard=GuardSettings(), options=options))
     assert built.client.model == "llama3.1:8b" and built.status()["platform"] == "ai"
     assert ai_budget({"daily_token_cap": ""}).daily_token_cap is None
 
