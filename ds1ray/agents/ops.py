@@ -19,7 +19,12 @@ import numpy as np
 from ds1ray.agents.base import Agent, AgentContext, first_per_key
 from ds1ray.agents.strategies import OpsStrategy
 from ds1ray.events.batch import EventBatch
-from ds1ray.events.contracts import REFUND_REASON_CODES, SOURCING_KIND_CODES, TICKET_REASON_CODES
+from ds1ray.events.contracts import (
+    OPS_TICKET_IDS,
+    REFUND_REASON_CODES,
+    SOURCING_KIND_CODES,
+    TICKET_REASON_CODES,
+)
 from ds1ray.market.catalog import SUPPLIER_TIERS
 from ds1ray.market.world import TRACKING_TAGS
 
@@ -27,10 +32,9 @@ SOURCING, FULFILMENT = SOURCING_KIND_CODES.index("sourcing"), SOURCING_KIND_CODE
 LATE, DEFECT = TICKET_REASON_CODES.index("late"), TICKET_REASON_CODES.index("defect")
 SUPPLIER_FAILURE = REFUND_REASON_CODES.index("supplier_failure")
 SUPPLIER_FAILURE_TICKET = TICKET_REASON_CODES.index("supplier_failure")
-# Tickets ops opens are numbered apart from the customers' tickets (which count up from 0 per
-# run, or are the helpdesk's ids live, both far below 2**62): one per order, so a handler run
-# again opens the same ticket.
-COMPENSATION_TICKETS = np.int64(1 << 62)
+# One ticket per failed order, numbered apart from the customers' (so a handler run again
+# opens the same ticket).
+COMPENSATION_TICKETS = np.int64(OPS_TICKET_IDS)
 NOT_SHIPPED = (TRACKING_TAGS.index("Pending"), TRACKING_TAGS.index("InfoReceived"))
 # Rerouting preference: reliable, then fast, then cheap.
 REROUTE_ORDER = np.array([SUPPLIER_TIERS.index(t) for t in ("reliable", "fast", "cheap")])

@@ -28,6 +28,10 @@ CUSTOMER_TICKET_REASONS = ("question", "late", "defect", "return")
 TICKET_REASON_CODES = (*CUSTOMER_TICKET_REASONS, "supplier_failure")
 """Why a ticket exists: a customer's reason, or `supplier_failure`, the ticket ops opens for an
 order the supplier could not fill (already refunded: support apologises and never refunds it)."""
+OPS_TICKET_IDS = 1 << 62
+"""Ticket ids at or above this (`OPS_TICKET_IDS | order id`) are tickets ops opened, one per
+failed order; customers' tickets (numbered from 0 in simulation, the helpdesk's ids live) stay
+far below it."""
 RESOLUTION_CODES = ("replied", "refunded", "escalated")
 RISK_MODE_CODES = ("normal", "cautious", "crash", "halt")
 CAMPAIGN_STATUS_CODES = ("paused", "active", "killed")

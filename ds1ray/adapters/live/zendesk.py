@@ -32,13 +32,23 @@ class Ticket:
     type: str | None
     tags: tuple[str, ...]
     external_id: str | None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class TicketPage:
+    """One page of the incremental ticket export: tickets changed since the cursor."""
+
+    tickets: tuple[Ticket, ...]
+    after_cursor: str | None
+    end_of_stream: bool
 
 
 def _ticket(raw: dict[str, Any]) -> Ticket:
     return Ticket(
         id=int(raw["id"]), subject=str(raw.get("subject") or ""), status=str(raw.get("status")),
         priority=raw.get("priority"), type=raw.get("type"), tags=tuple(raw.get("tags") or ()),
-        external_id=raw.get("external_id"),
+        external_id=raw.get("external_id"), description=str(raw.get("description") or ""),
     )
 
 
@@ -93,6 +103,32 @@ class Zendesk:
             headers={"Idempotency-Key": key},
         )
         return self._parse(response)
+
+    def reply(self, ticket_id: int, body: str, *, public: bool = True, tags: Sequence[str] = ()) -> Ticket:
+        """Add a comment (public: e-mailed to the requester) and tags in one ticket update.
+
+        Zendesk takes no idempotency key on updates: a caller that must not comment
+        twice adds a tag naming the reply and checks for it first (`get_ticket`).
+        """
+        ticket: dict[str, Any] = {"comment": {"body": body, "public": public}}
+        if tags:
+            ticket["additional_tags"] = list(tags)
+        return self._parse(self.http.request("PUT", f"/api/v2/tickets/{ticket_id}.json",
+                                             json_body={"ticket": ticket}))
+
+    def changed_tickets(self, *, cursor: str | None = None, start_time: int = 0,
+                        per_page: int = 1000) -> TicketPage:
+        """Tickets created or changed since `cursor` (else since `start_time`, Unix seconds):
+        the cursor-based incremental export (Zendesk allows 10 of these requests a minute)."""
+        params = {"cursor": cursor} if cursor else {"start_time": str(start_time)}
+        params["per_page"] = str(per_page)
+        response = self.http.request("GET", "/api/v2/incremental/tickets/cursor.json", params=params)
+        body = self.http.json(response)
+        try:
+            return TicketPage(tuple(_ticket(raw) for raw in body["tickets"]), body.get("after_cursor"),
+                              bool(body.get("end_of_stream", True)))
+        except (KeyError, TypeError, ValueError):
+            raise PlatformUnavailable(PLATFORM, "answer has no tickets") from None
 
     def get_ticket(self, ticket_id: int) -> Ticket:
         return self._parse(self.http.request("GET", f"/api/v2/tickets/{ticket_id}.json"))
