@@ -1,9 +1,8 @@
 """The live overlay end to end: `start_live` with the live ports over the contract servers.
 
 The overlay is overlays/bootstrap.live.yaml with each port that has a live
-module in this installation (`live_ports()`) among shop, ads, ai and supplier
-pointed at its contract server on a real socket; the other ports (email,
-shipping, trends, competitor) are served by the simulated market here. The
+module in this installation (`live_ports()`) pointed at its contract server
+on a real socket (a port without one is served by the simulated market). The
 product is published on the Shopify contract server through the live shop
 port, a signed `orders/paid` webhook is posted to the HTTP actor, and the
 order is placed with the supplier exactly once, under the key of the event
@@ -12,6 +11,7 @@ that caused it; the KPIs then answer with the live shop's balance.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import logging
@@ -26,11 +26,14 @@ import numpy as np
 import pytest
 import ray
 import yaml
+from contract_servers.aftership import PREFIX, AfterShipServer
 from contract_servers.base import PlatformServer, serve
 from contract_servers.meta import MetaServer
 from contract_servers.openai import OpenAIServer
 from contract_servers.shopify import ShopifyServer
+from contract_servers.sources import JsonSourceServer
 from contract_servers.supplier import SupplierServer
+from contract_servers.zendesk import ZendeskServer
 
 from ds1ray.adapters.live.ports import SHOP_PRODUCT, SUPPLIER_OFFER, GuardSettings, PlatformIds, PortContext
 from ds1ray.adapters.live.registry import live_ports
@@ -52,8 +55,17 @@ ENV = {
     "SHOPIFY_WEBHOOK_SECRET": "shopify-test-secret", "STRIPE_WEBHOOK_SECRET": "whsec_test",
     "DS1_PII_HASH_KEY": "pii-key", "SHOPIFY_ACCESS_TOKEN": "shpat_test", "OPENAI_API_KEY": "sk-test",
     "META_ACCESS_TOKEN": "meta-token", "SUPPLIER_API_KEY": "sup-key", "ZENDESK_API_TOKEN": "zd-token",
-    "AFTERSHIP_API_KEY": "as-key",
+    "AFTERSHIP_API_KEY": "as-key", "SOURCES_API_KEY": "src-key",
 }
+OPTIONS: dict[str, dict[str, str]] = {
+    "shop": {"opening_cash_cents": str(OPENING_CASH)},
+    "ads": {"ad_account_id": "1234567890", "page_id": "108000000000001", "pixel_id": "900000000000001",
+            "store_url": "https://shop.example.com"},
+    "email": {"agent_email": "agent@ds1.test", "start_time": "0"},
+    "trends": {"key_field": "term", "score_field": "value", "items_path": "data.series", "score_scale": "100"},
+    "competitor": {"key_field": "term", "price_field": "price", "items_path": "data"},
+}
+SECRETS = {"trends": "SOURCES_API_KEY", "competitor": "SOURCES_API_KEY"}  # the base names none for them
 ORDER: dict[str, Any] = {
     "id": 7_300_000_001, "admin_graphql_api_id": "gid://shopify/Order/7300000001", "name": "#1001",
     "email": "ada@example.com", "created_at": "2026-11-25T10:14:22-05:00", "currency": "USD",
@@ -65,27 +77,30 @@ ORDER: dict[str, Any] = {
 
 @pytest.fixture(scope="module")
 def platforms() -> Iterator[dict[str, PlatformServer]]:
-    servers: dict[str, PlatformServer] = {"shop": ShopifyServer(), "ads": MetaServer(), "ai": OpenAIServer(),
-                                          "supplier": SupplierServer()}
-    with serve(servers["shop"]), serve(servers["ads"]), serve(servers["ai"]), serve(servers["supplier"]):
+    sources = JsonSourceServer()
+    servers: dict[str, PlatformServer] = {
+        "shop": ShopifyServer(), "ads": MetaServer(), "ai": OpenAIServer(), "supplier": SupplierServer(),
+        "email": ZendeskServer(), "shipping": AfterShipServer(), "trends": sources, "competitor": sources}
+    with contextlib.ExitStack() as stack:
+        for server in {id(s): s for s in servers.values()}.values():
+            stack.enter_context(serve(server))
         yield servers
 
 
 def live_overlay(path: Path, platforms: dict[str, PlatformServer]) -> Path:
-    """bootstrap.live.yaml with our ports on the contract servers and the rest on the market."""
+    """bootstrap.live.yaml with every port that has a live module on its contract server."""
     overlay = yaml.safe_load(Path("overlays/bootstrap.live.yaml").read_text())
-    urls = {"shop": platforms["shop"].url, "ads": f"{platforms['ads'].url}/v23.0",
-            "ai": f"{platforms['ai'].url}/v1", "supplier": platforms["supplier"].url}
-    options = {
-        "shop": {"opening_cash_cents": str(OPENING_CASH)},
-        "ads": {"ad_account_id": "1234567890", "page_id": "108000000000001", "pixel_id": "900000000000001",
-                "store_url": "https://shop.example.com"},
-    }
+    urls = {port: server.url for port, server in platforms.items()}
+    urls.update(ads=f"{urls['ads']}/v23.0", ai=f"{urls['ai']}/v1", shipping=urls["shipping"] + PREFIX,
+                trends=f"{urls['trends']}/trends", competitor=f"{urls['competitor']}/competitor")
     for port in PORT_NAMES:
-        if port in urls and port in live_ports():
-            overlay["adapters"][port] = {"mode": "live", "base_url": urls[port], "options": options.get(port, {})}
+        if port in live_ports():
+            overlay["adapters"][port] = {"mode": "live", "base_url": urls[port], "options": OPTIONS.get(port, {})}
+            if port in SECRETS:
+                overlay["adapters"][port]["secret"] = SECRETS[port]
         else:
             overlay["adapters"][port] = {"mode": "mock"}
+    overlay["secrets"]["SOURCES_API_KEY"] = "${SOURCES_API_KEY}"
     overlay["http"] = {"host": "127.0.0.1"}
     path.write_text(yaml.safe_dump(overlay))
     return path
@@ -121,7 +136,8 @@ def wait_until_drained(store: Store, timeout: float = 240.0) -> None:
 def test_a_paid_shopify_order_is_fulfilled_once_through_the_live_ports_and_the_kpis_answer(
         live: tuple[LiveInstance, Store], platforms: dict[str, PlatformServer]) -> None:
     instance, store = live
-    assert {"adapter:shop", "adapter:supplier", "adapter:ads", "adapter:ai", "http"} <= set(instance.actors)
+    assert {f"adapter:{port}" for port in live_ports()} | {"http"} <= set(instance.actors)
+    assert {"adapter:shop", "adapter:supplier", "adapter:ads", "adapter:ai"} <= set(instance.actors)
     shopify, supplier = platforms["shop"], platforms["supplier"]
     assert isinstance(shopify, ShopifyServer) and isinstance(supplier, SupplierServer)
 
@@ -163,4 +179,5 @@ def test_a_paid_shopify_order_is_fulfilled_once_through_the_live_ports_and_the_k
         # Opening cash, plus the sale, less the sourcing and the fulfilment recorded in the log.
         assert kpis.json()["cash_cents"] == OPENING_CASH + 5999 - SKU_COST - SKU_COST
     breakers = live_status()["breakers"]
-    assert {breakers[p]["state"] for p in ("shopify", "supplier", "meta", "ai")} == {"closed"}
+    assert {"shopify", "supplier", "meta", "ai"} <= set(breakers)
+    assert {breaker["state"] for breaker in breakers.values()} == {"closed"}
