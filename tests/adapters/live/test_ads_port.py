@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,21 +17,20 @@ from ds1ray.live.resilience import PlatformUnavailable
 from ds1ray.store import Store
 
 from .conftest import MakeGuard
-from .twins import RUN, mock_twin, same_form, sqlite_store
+from .live_fixtures import mock_port, store_fixture  # noqa: F401  (the `store` fixture)
+from .twins import RUN, same_form
 
 SLOTS = 24
 OPTIONS = {"ad_account_id": "1234567890", "page_id": "108000000000001", "pixel_id": "900000000000001",
            "store_url": "https://shop.example.com"}
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with sqlite_store(tmp_path) as opened:
-        ids = PlatformIds(opened)
-        # Slots the shop port published: the ads link to their product pages.
-        ids.put(SHOP_PRODUCT, 4, "1001", handle="cat-tree-1a2b3c4d", title="Cat Tree")
-        ids.put(SHOP_PRODUCT, 9, "1002", handle="lamp-5e6f7a8b", title="Lamp")
-        yield opened
+@pytest.fixture(autouse=True)
+def published(store: Store) -> None:
+    """Slots the shop port published: the ads link to their product pages."""
+    ids = PlatformIds(store)
+    ids.put(SHOP_PRODUCT, 4, "1001", handle="cat-tree-1a2b3c4d", title="Cat Tree")
+    ids.put(SHOP_PRODUCT, 9, "1002", handle="lamp-5e6f7a8b", title="Lamp")
 
 
 @pytest.fixture
@@ -140,7 +137,7 @@ def test_insights_are_lifetime_totals_per_slot_recorded_for_the_balance(
     assert spend.sum() == 4127 and clicks[0, 9] == 0
     assert campaign_of(store, 4)["spend_cents"] == 4127
     assert meta_server.requests_to(f"/v23.0/{cat_tree}/insights")[-1].query["date_preset"] == "maximum"
-    assert same_form((spend, impressions, clicks), mock_twin("ads").insights())
+    assert same_form((spend, impressions, clicks), mock_port("ads").insights())
 
 
 def test_build_needs_the_ad_account_and_reads_the_version_from_the_base_url(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,8 @@ from ds1ray.live.runtime import plan_adapters
 from ds1ray.store import Store
 
 from .conftest import MakeGuard
-from .twins import RUN, mock_twin, same_form, sqlite_store
+from .live_fixtures import mock_port, store_fixture  # noqa: F401  (the `store` fixture)
+from .twins import RUN, same_form
 
 
 class Calendar:
@@ -30,12 +30,6 @@ class Calendar:
 
     def __call__(self) -> str:
         return self.day
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with sqlite_store(tmp_path) as opened:
-        yield opened
 
 
 @pytest.fixture
@@ -146,7 +140,7 @@ def test_answers_have_the_mock_ports_shape_and_dtype(
     port = live_ai(openai_server, store, make_guard, calendar)
     with port.causation("store:evt-10:0"):
         live = port.complete("product_copy", RUN.repeat(2))
-    assert same_form(live, mock_twin("ai").complete("product_copy", RUN.repeat(2)))
+    assert same_form(live, mock_port("ai").complete("product_copy", RUN.repeat(2)))
 
 
 def test_the_runtime_gives_the_port_the_overlays_ai_policy_and_options_override_it(

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import numpy as np
 import pytest
 from contract_servers.shopify import ShopifyServer
@@ -20,15 +17,10 @@ from ds1ray.store import Store
 from ds1ray.store.events import Event
 
 from .conftest import MakeGuard
-from .twins import RUN, mock_twin, same_form, sqlite_store
+from .live_fixtures import mock_port, store_fixture  # noqa: F401  (the `store` fixture)
+from .twins import RUN, same_form
 
 ORDER = 5_512_300_001  # a Shopify numeric order id: our order id for orders that came from Shopify
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with sqlite_store(tmp_path) as opened:
-        yield opened
 
 
 @pytest.fixture
@@ -177,7 +169,7 @@ def test_balance_is_opening_cash_plus_recorded_sales_less_refunds_supplier_costs
 
 def test_answers_have_the_mock_ports_shapes_and_dtypes(
         port: LiveShop, store: Store, shopify_server: ShopifyServer) -> None:
-    mock = mock_twin("shop")
+    mock = mock_port("shop")
     assert same_form(port.balance(), mock.balance())
     paid_order(store, shopify_server, ORDER, "10.00", event_id="paid-c")
     args = (RUN.repeat(2), np.array([ORDER, 12]), np.array([1, 2]), np.array([1000, 500]), np.array([0, 0]))
