@@ -26,6 +26,7 @@ from contract_servers.supplier import SupplierServer
 from ds1ray.adapters.live.ports import SHOP_PRODUCT, SUPPLIER_OFFER, GuardSettings, PlatformIds
 from ds1ray.cli import main
 from ds1ray.config import load_config
+from ds1ray.events.contracts import OPS_TICKET_IDS, RESOLUTION_CODES, TICKET_REASON_CODES
 from ds1ray.live.agent_host import NAMESPACE, derived_event_id
 from ds1ray.live.redaction import Redactor
 from ds1ray.live.runtime import LiveAdapterSpec, live_status, start_live, stop_live
@@ -182,3 +183,38 @@ def test_a_failing_supplier_opens_the_breaker_and_redrive_completes_every_order_
         "SELECT COUNT(*) FROM processed_events WHERE handler = 'agent:ops' AND event_id LIKE %s",
         ["order-paid:81%"]))
     assert processed == 3
+
+
+def test_an_order_the_supplier_refuses_is_refunded_and_apologised_for_once(
+        live: Store, supplier: SupplierServer) -> None:
+    # Slot 6 is sourced from a SKU the supplier no longer sells: it refuses every order (400).
+    ids = PlatformIds(live)
+    ids.put(SHOP_PRODUCT, 6, "632910399")
+    ids.put(SUPPLIER_OFFER, 6, "SKU-DISCONTINUED", tier=1, unit_cost_cents=900, delivery_days=9)
+    record(live, Event(event_id=derived_event_id("test-sourcing", 6), type="SUPPLIER_ORDER_PLACED",
+                       source="supplier", run_id="live",
+                       payload={"kind": 0, "product": 6, "supplier": 1, "order_id": -1,
+                                "unit_cost_cents": 900, "promised_days": 9}))
+    wait_until_drained(live)
+    order = copy.deepcopy(ORDER)
+    order["line_items"][0]["product_id"] = 632910399
+    order.update(id=8201, admin_graphql_api_id="gid://shopify/Order/8201")
+    raw = json.dumps(order).encode()
+    for delivery in ("paid-8201", "paid-8201-again"):  # Shopify delivers the webhook twice
+        headers = shopify_webhook_headers(raw, SECRET, topic="orders/paid", event_id=delivery)
+        record(live, Event(**INTAKE.shopify(raw, headers).store_fields()))
+    wait_until_drained(live)
+
+    def payloads(event_type: str) -> list[dict[str, Any]]:
+        rows = live.run(lambda tx: tx.execute(
+            "SELECT payload FROM event_log WHERE type = %s", [event_type]).fetchall())
+        return [live.run(lambda tx, raw=raw: tx.dialect.load_json(raw)) for (raw,) in rows]
+
+    tickets = [p for p in payloads("TICKET_CREATED") if p["order_id"] == 8201]
+    supplier_failure = TICKET_REASON_CODES.index("supplier_failure")
+    assert [(p["ticket_id"], p["reason"], p["amount_cents"]) for p in tickets] == [
+        (OPS_TICKET_IDS | 8201, supplier_failure, 5999)]
+    resolutions = [p for p in payloads("TICKET_RESOLUTION") if p["order_id"] == 8201]
+    replied = RESOLUTION_CODES.index("replied")
+    assert [(p["action"], p["refund_cents"]) for p in resolutions] == [(replied, 0)]  # no second refund
+    assert not any(ref == "order:8201" for ref in placed_references(supplier))
