@@ -53,6 +53,19 @@ PII_HASH_KEY_ENV = "DS1_PII_HASH_KEY"
 PII_HASH_SECRET = "PII_HASH_KEY"
 MASK = "***"
 MAX_EVENTS_LISTED = 500
+JS_SAFE_INTEGER = 2**53 - 1
+
+
+def exact_in_javascript(value: Any) -> Any:
+    """`value` with every integer a JavaScript number would round (beyond ±(2^53 − 1): Shopify
+    ids, ops's ticket ids) turned into its decimal string, so the dashboard shows it exactly."""
+    if isinstance(value, dict):
+        return {key: exact_in_javascript(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [exact_in_javascript(item) for item in value]
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > JS_SAFE_INTEGER:
+        return str(value)
+    return value
 
 log = logging.getLogger("ds1ray.live.app")
 
@@ -451,6 +464,7 @@ def create_app(
             row = event.model_dump(mode="json")
             if redactor is not None:
                 row["payload"] = redactor.redact_payload(row["payload"])
+            row["payload"] = exact_in_javascript(row["payload"])
             listed.append(row)
         return {"events": listed}
 

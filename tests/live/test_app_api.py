@@ -153,6 +153,19 @@ def test_events_are_listed_newest_first_filtered_by_type_and_limited(sqlite_live
     assert live.client.get("/api/events", params={"limit": 0}).status_code == 422
 
 
+def test_event_ids_beyond_javascripts_exact_integers_are_listed_as_exact_strings(sqlite_live_app: LiveApp) -> None:
+    live = sqlite_live_app
+    ticket = (1 << 62) | 8201  # a ticket ops opened; 2^53 + 1 is the first integer a JS number rounds
+    live.store.run(lambda tx: tx.outbox.add(Event(type="TICKET_CREATED", source="ops", payload={
+        "ticket_id": ticket, "order_id": 8201, "amount_cents": 5999,
+        "lines": [{"id": 2**53 + 1}, {"id": 2**53 - 1}, {"id": -(2**53) - 1}], "paid": True})))
+    [listed] = live.client.get("/api/events", params={"type": "TICKET_CREATED"}).json()["events"]
+    payload = listed["payload"]
+    assert payload["ticket_id"] == str(ticket) and int(payload["ticket_id"]) == ticket
+    assert payload["order_id"] == 8201 and payload["amount_cents"] == 5999 and payload["paid"] is True
+    assert payload["lines"] == [{"id": "9007199254740993"}, {"id": 2**53 - 1}, {"id": "-9007199254740993"}]
+
+
 def test_dead_letters_are_listed_with_personal_data_scrubbed_from_errors(live_app: LiveApp) -> None:
     event = Event(type="ORDER_PAID", source="shopify_webhook", payload={"order_id": 7})
     live_app.store.run(lambda tx: record_dead_letter(

@@ -117,3 +117,14 @@ def test_breakers_and_queues_are_shown(page: Any, sqlite_live_app: LiveApp, monk
     page.wait_for_function(
         "[...document.querySelectorAll('#breakers tr')].some(r => r.cells[0].textContent === 'ads'"
         " && r.cells[1].textContent === 'open')")
+
+
+def test_an_id_beyond_javascripts_exact_integers_is_shown_exactly(page: Any, sqlite_live_app: LiveApp) -> None:
+    from ds1ray.store.events import Event
+
+    page.wait_for_selector('[data-kpi="cash_cents"]')
+    ticket = (1 << 62) | 8201  # a ticket ops opened: as a JavaScript number it would read …6105 → …6100
+    sqlite_live_app.store.run(lambda tx: tx.outbox.add(Event(type="TICKET_CREATED", source="ops", payload={
+        "ticket_id": ticket, "reason": 4})))
+    row = page.wait_for_selector('#events tr:has-text("TICKET_CREATED")')
+    assert f"ticket_id={ticket}" in row.inner_text()

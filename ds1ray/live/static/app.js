@@ -87,9 +87,8 @@ const SUMMARY_SKIP = /(_gid|_at|^dedupe_key|^customer_email|^customer_ref)$/;
 
 function summary(payload) {
   const entries = Object.entries(payload || {}).filter(([key, value]) =>
-    value !== null && typeof value !== "object" && !SUMMARY_SKIP.test(key)
-    // JSON numbers past 2^53 (Shopify ids) arrive rounded in JavaScript: not shown rather than wrong.
-    && !(typeof value === "number" && !Number.isSafeInteger(value) && Number.isInteger(value)));
+    value !== null && typeof value !== "object" && !SUMMARY_SKIP.test(key));
+  // Integers past 2^53 (Shopify ids, ops's ticket ids) arrive as decimal strings: shown exactly.
   const rank = ([key]) => (SUMMARY_FIRST.includes(key) ? SUMMARY_FIRST.indexOf(key) : SUMMARY_FIRST.length);
   entries.sort((a, b) => rank(a) - rank(b));
   return entries.slice(0, 5)
