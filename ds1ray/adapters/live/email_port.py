@@ -18,7 +18,8 @@ What a ticket is about:
   looked up among the ORDER_PAID webhooks in the event log; the product slot
   and amount come from that order;
 - the reason: a `ds1_reason_<reason>` tag, else words in the subject and text
-  (broken → defect, late / still waiting → late, return → return, else question);
+  (broken → defect, late / still waiting → late, return → return, else question:
+  "where is my order?" is a question, since a late ticket may be refunded);
 - a ticket whose order is not found is a `question` with order and product -1:
   support answers it and refunds nothing (it cannot know what to refund).
 `days_late` is 0: ops asks the carrier about late orders itself.
@@ -77,7 +78,8 @@ TEMPLATES = {
 # Words that say what a customer writes about, checked in this order.
 _REASON_WORDS = (
     ("defect", re.compile(r"\b(broken|damaged|defect\w*|faulty|not working|stopped working)\b", re.I)),
-    ("late", re.compile(r"\b(late|still waiting|not (yet )?(arrived|received)|where is)\b", re.I)),
+    # Only words of lateness: "where is my order?" is a question, and a late ticket may be refunded.
+    ("late", re.compile(r"\b(late|still waiting|taking (far |much )?longer|never arrived)\b", re.I)),
     ("return", re.compile(r"\b(return\w*|send it back)\b", re.I)),
 )
 

@@ -11,10 +11,12 @@ from ds1ray.adapters.live.email_port import (
     TEMPLATES,
     LiveEmail,
     build_email,
+    reason_of,
     reply_tag,
 )
 from ds1ray.adapters.live.ports import SHOP_PRODUCT, GuardSettings, PlatformIds, PortContext
-from ds1ray.adapters.live.zendesk import Zendesk
+from ds1ray.adapters.live.zendesk import Ticket, Zendesk
+from ds1ray.config import Config, load_config
 from ds1ray.errors import UserError
 from ds1ray.events.contracts import OPS_TICKET_IDS, TICKET_REASON_CODES, TicketCreated
 from ds1ray.live.clock import ManualClock
@@ -26,6 +28,11 @@ from .conftest import MakeGuard
 from .live_fixtures import mock_port, store_fixture  # noqa: F401  (the `store` fixture)
 
 ORDER = 5_551_234_567_890  # a Shopify order id
+
+
+@pytest.fixture(scope="module")
+def config() -> Config:
+    return load_config()
 RUN = np.zeros(1, np.int64)
 
 
@@ -53,7 +60,7 @@ def test_new_helpdesk_tickets_come_in_once_each_with_their_order_and_reason(
     _paid_order(store)
     broken = zendesk_server.receive("Order #1001 arrived broken", "The lamp does not work.")
     tagged = zendesk_server.receive("Hello", "I changed my mind", tags=[f"ds1_order_{ORDER}", "ds1_reason_return"])
-    vague = zendesk_server.receive("Where is my parcel?", "It has been weeks, still waiting.")
+    vague = zendesk_server.receive("My parcel is late", "It has been weeks, still waiting.")
     zendesk_server.receive("Thanks!", "All good now", status="solved")  # nothing to answer
     [batch] = port.poll()  # four tickets over two pages
     assert batch.type == "TICKET_CREATED" and batch.run.tolist() == [0, 0, 0]
@@ -66,6 +73,17 @@ def test_new_helpdesk_tickets_come_in_once_each_with_their_order_and_reason(
     later = zendesk_server.receive("Faulty item in #1001", "It stopped working after two days.")
     [batch] = port.poll()
     assert batch["ticket_id"].tolist() == [later] and batch["reason"].tolist() == [_reason("defect")]
+
+
+def test_each_seed_ticket_text_is_read_as_the_reason_it_was_written_for(config: Config) -> None:
+    for reason, texts in config.seeds.tickets.items():
+        for text in texts:
+            subject = text.subject.format(order="#1001", product="lamp", days_late=9)
+            body = text.body.format(order="#1001", product="lamp", days_late=9)
+            ticket = Ticket(1, subject, "new", None, None, (), None, body)
+            assert reason_of(ticket) == reason, (subject, body)
+    tagged = Ticket(1, "Hello", "new", None, None, ("ds1_reason_defect",), None, "I want to return it")
+    assert reason_of(tagged) == "defect"  # a tag (a trigger, an agent) says it better than words
 
 
 def test_a_reply_is_a_public_comment_sent_once_per_idempotency_key(
