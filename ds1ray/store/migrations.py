@@ -5,6 +5,8 @@ for both backends: `{{json}}`-style placeholders become each backend's types,
 and `-- dialect: postgresql` / `-- dialect: sqlite` / `-- dialect: all` lines
 select backend-specific sections. `schema_migrations` records what was applied
 (with a checksum, so an edited migration shows up in `ds1ray db status`).
+A conversion SQL cannot express on one backend is a Python step
+(`ds1ray.store.migration_steps`), run in the migration's transaction.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from functools import cache
 from importlib import resources
 from typing import Protocol
 
+from ds1ray.store.migration_steps import STEPS
 from ds1ray.store.transaction import Transaction
 
 _FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
@@ -118,6 +121,9 @@ def apply_migration(
 ) -> None:
     """Apply one migration inside `tx` (so it applies wholly or not at all)."""
     backend.execute_script(tx, migration.render(tx.dialect.name, types))
+    step = STEPS.get((migration.version, tx.dialect.name))
+    if step is not None:
+        step(tx)
     tx.execute(
         f"INSERT INTO {LEDGER_TABLE} (version, name, checksum, applied_at) VALUES (%s, %s, %s, %s)",
         [migration.version, migration.name, migration.checksum, tx.dialect.timestamp(tx.now())],

@@ -1,9 +1,10 @@
 """PostgreSQL binary COPY, built and parsed with NumPy instead of per-value Python.
 
 The daily KPIs of a cohort are a few million numbers; formatting them one by
-one in Python would dominate the write. Rows whose runs have the same number
-of days have the same width in COPY's binary format, so a block of rows is one
-NumPy byte matrix: constant headers broadcast, big-endian values copied in.
+one in Python would dominate the write. A run's daily KPIs are one bytea of
+big-endian values, so rows whose runs have the same number of days have the
+same width in COPY's binary format, and a block of rows is one NumPy byte
+matrix: constant length words broadcast, big-endian values copied in.
 Reading back works the same way on a fixed-width `COPY (SELECT …) TO STDOUT`.
 """
 
@@ -19,91 +20,66 @@ import numpy as np
 COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 COPY_TRAILER = struct.pack(">h", -1)
 DECODE_BATCH_BYTES = 8 << 20
-FLOAT8_OID = 701
-INT8_OID = 20
-INT4_OID = 23
 
 
-def _field(kind: np.dtype) -> np.dtype:
-    """One non-null field of a binary COPY row: int32 length, then the value."""
-    return np.dtype({"names": ["length", "value"], "formats": [">i4", kind],
-                     "offsets": [0, 4], "itemsize": 4 + kind.itemsize})
-
-
-_INT8_FIELD = _field(np.dtype(">i8"))
-# Array element dtypes (without byte order) -> (big-endian dtype, PostgreSQL type oid).
-_ARRAY_KINDS: dict[str, tuple[np.dtype, int]] = {
-    "f8": (np.dtype(">f8"), FLOAT8_OID),
-    "i8": (np.dtype(">i8"), INT8_OID),
-    "i4": (np.dtype(">i4"), INT4_OID),
-}
-
-
-def encode_array_rows(
-    scalars: Sequence[np.ndarray], arrays: Sequence[np.ndarray]
+def encode_bytea_rows(
+    scalars: Sequence[np.ndarray], blobs: Sequence[Sequence[np.ndarray]]
 ) -> np.ndarray:
-    """Binary COPY rows: int8 columns `scalars` (n,), then 1-D arrays `arrays` (n, days).
+    """Binary COPY rows: int8 columns `scalars` (n,), then one bytea column per entry of
+    `blobs`, each row's value the row's values of its (n, k) matrices side by side,
+    big-endian (float64, int32, … as given).
 
-    Each array is float8[], int8[] or int4[] by its dtype (float64, int64,
-    int32). Returns an (n, width) uint8 matrix whose bytes are the rows, ready
-    for `copy.write`.
+    Returns an (n, width) uint8 matrix whose bytes are the rows, ready for `copy.write`.
     """
     count = len(scalars[0])
-    days = arrays[0].shape[1] if arrays else 0
-    kinds = [_ARRAY_KINDS[np.dtype(matrix.dtype).str[1:]] for matrix in arrays]
-    template = _row_template(len(scalars), days, tuple(kinds))
+    kinds = tuple(tuple((np.dtype(m.dtype).newbyteorder(">"), m.shape[1]) for m in blob)
+                  for blob in blobs)
+    template = _row_template(len(scalars), kinds)
     out = np.empty((count, len(template)), dtype=np.uint8)
-    # Every byte that is not a value (field counts, lengths, array headers) is the
-    # same in each row: one broadcast copy writes them, then one strided pass per
-    # column writes the big-endian values.
+    # Every byte that is not a value (field count, lengths) is the same in each row:
+    # one broadcast copy writes them, then one strided pass per matrix the values.
     out[:] = template
     position = 2
     for values in scalars:
-        out[:, position : position + 12].view(_INT8_FIELD)[:, 0]["value"] = values
+        out[:, position + 4 : position + 12].view(">i8")[:, 0] = values
         position += 12
-    for matrix, (kind, _) in zip(arrays, kinds, strict=True):
-        # Viewing the element bytes as (length, value) records lets NumPy write the
-        # values in one strided pass per array.
-        width = days * (4 + kind.itemsize)
-        out[:, position + 24 : position + 24 + width].view(_field(kind))["value"] = matrix
-        position += 24 + width
+    for blob, blob_kinds in zip(blobs, kinds, strict=True):
+        position += 4
+        for matrix, (kind, width) in zip(blob, blob_kinds, strict=True):
+            out[:, position : position + width * kind.itemsize].view(kind)[:] = matrix
+            position += width * kind.itemsize
     return out
 
 
 @functools.lru_cache(maxsize=16)
 def _row_template(
-    scalar_count: int, days: int, kinds: tuple[tuple[np.dtype, int], ...]
+    scalar_count: int, kinds: tuple[tuple[tuple[np.dtype, int], ...], ...]
 ) -> np.ndarray:
     """One binary COPY row with every value zero: its constant bytes."""
     parts = [struct.pack(">h", scalar_count + len(kinds))]
     parts += [struct.pack(">iq", 8, 0)] * scalar_count
-    for kind, oid in kinds:
-        parts.append(struct.pack(">iiiiii", 20 + days * (4 + kind.itemsize), 1, 0, oid, days, 1))
-        element = np.zeros(days, dtype=_field(kind))
-        element["length"] = kind.itemsize
-        parts.append(element.tobytes())
+    for blob in kinds:
+        size = sum(kind.itemsize * width for kind, width in blob)
+        parts.append(struct.pack(">i", size) + bytes(size))
     return np.frombuffer(b"".join(parts), dtype=np.uint8)
 
 
-def fixed_width_row_dtype(fields: Sequence[tuple[str, str, int]]) -> np.dtype:
+def fixed_width_row_dtype(fields: Sequence[tuple[str, Any, int]]) -> np.dtype:
     """The NumPy record of one binary COPY row of non-null fields.
 
-    Each field is (name, big-endian kind, length): length 0 is a scalar, n > 0 a
-    1-D array of n elements (whose values come out as `record[name]["value"]`).
+    Each field is (name, big-endian kind, length): length 0 is one value of `kind`
+    (a scalar, or a structured dtype laying out a bytea), n > 0 a bytea holding n
+    big-endian values of `kind`. Values come out as `record[name]`.
     """
     layout: list[tuple[Any, ...]] = [("_fields", ">i2")]
     for name, kind, length in fields:
-        if length == 0:
-            layout += [(f"_{name}_length", ">i4"), (name, kind)]
-        else:
-            element = [("length", ">i4"), ("value", kind)]
-            layout += [(f"_{name}_length", ">i4"), (f"_{name}_header", ">i4", (5,)),
-                       (name, element, (length,))]
+        shape = () if length == 0 else (length,)
+        layout += [(f"_{name}_length", ">i4"), (name, kind, shape)]
     return np.dtype(layout)
 
 
 def decode_fixed_width_rows(
-    chunks: Iterable[bytes | bytearray | memoryview], fields: Sequence[tuple[str, str, int]]
+    chunks: Iterable[bytes | bytearray | memoryview], fields: Sequence[tuple[str, Any, int]]
 ) -> Iterator[np.ndarray]:
     """Parse a binary COPY TO stream of fixed-width rows into record arrays, chunk by chunk."""
     row = fixed_width_row_dtype(fields)

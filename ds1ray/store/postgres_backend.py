@@ -40,6 +40,7 @@ class PostgresDialect:
         "timestamp": "TIMESTAMPTZ",
         "float": "DOUBLE PRECISION",
         "float_array": "DOUBLE PRECISION[]",
+        "blob": "BYTEA",  # a KPI series' big-endian values (0004)
         "int_array": "INTEGER[]",  # daily counts; checked to fit on write
     }
 

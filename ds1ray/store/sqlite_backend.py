@@ -34,6 +34,7 @@ class SQLiteDialect:
         "timestamp": "TEXT",
         "float": "REAL",
         "float_array": "TEXT",  # a JSON array
+        "blob": "BLOB",  # a KPI series' big-endian values (0004)
         "int_array": "TEXT",
     }
 

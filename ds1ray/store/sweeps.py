@@ -4,7 +4,10 @@
 transaction that first claims `(experiment, cohort_key)`: a cohort already
 recorded writes nothing, an interrupted write leaves nothing, and a write cut
 by a lost connection is retried whole. PostgreSQL gets the rows through COPY
-(binary, built with NumPy for the daily arrays); SQLite through executemany.
+(binary, built with NumPy for the daily KPIs); SQLite through executemany.
+A run's daily KPIs are stored as one blob (`sweep_daily.kpis`, migration 0004):
+each KPI's series in turn, its values big-endian (float64, or int32 for the
+counts); `kpis_layout` describes it.
 `load_sweep` returns the frames as written: same columns, order and dtypes.
 """
 
@@ -41,8 +44,8 @@ from ds1ray.store.transaction import Transaction
 if TYPE_CHECKING:
     from ds1ray.store.store import Store
 
-# sweep_daily's array columns, in table order.
-DAILY_ARRAY_COLUMNS = (
+# The KPI series in a `kpis` blob, in order.
+KPI_SERIES = (
     "cash", "revenue", "ad_spend", "orders", "sessions", "checkouts", "refunds", "tickets",
     "active_products", "roas",
 )
@@ -50,7 +53,7 @@ RUN_TABLE_COLUMNS = (
     "experiment_id", "run_no", "run_id", "cohort_key", "seed", "strategy", "parameters",
     *RUN_OUTCOMES,
 )
-DAILY_TABLE_COLUMNS = ("experiment_id", "run_no", "first_day", "day_count", *DAILY_ARRAY_COLUMNS)
+DAILY_TABLE_COLUMNS = ("experiment_id", "run_no", "first_day", "day_count", "kpis")
 COPY_BLOCK_RUNS = 256  # runs per COPY write: ~11 MB for 365 days
 
 
@@ -380,7 +383,7 @@ def _daily_groups(daily: pd.DataFrame, checked: CheckedCohort, run_count: int) -
     days = daily["day"].to_numpy(dtype=np.int64)
     days = days if order is None else days[order]
     values = {}
-    for name in DAILY_ARRAY_COLUMNS:
+    for name in KPI_SERIES:
         # Counts travel and are stored as int32 (check_cohort checked the range).
         column = daily[name].to_numpy(dtype=np.float64 if name in DAILY_FLOAT_KPIS else np.int32)
         values[name] = column if order is None else column[order]
@@ -427,14 +430,14 @@ def _copy_cohort(
         copy.write(pg_copy.COPY_HEADER)
         for block in _blocks(groups):
             count = len(block.positions)
-            rows = pg_copy.encode_array_rows(
+            rows = pg_copy.encode_bytea_rows(
                 scalars=[
                     np.full(count, experiment_id, dtype=np.int64),
                     first_run_no + block.positions.astype(np.int64),
                     block.first_days,
                     np.full(count, block.matrices["cash"].shape[1], dtype=np.int64),
                 ],
-                arrays=[block.matrices[name] for name in DAILY_ARRAY_COLUMNS],
+                blobs=[[block.matrices[name] for name in KPI_SERIES]],
             )
             copy.write(rows.data)
         copy.write(pg_copy.COPY_TRAILER)
@@ -471,22 +474,27 @@ def _insert_cohort(
         (
             [experiment_id, first_run_no + int(position), int(group.first_days[index]),
              group.matrices["cash"].shape[1],
-             *[_json_array(group.matrices[name][index]) for name in DAILY_ARRAY_COLUMNS]]
+             kpis_blob([group.matrices[name][index] for name in KPI_SERIES])]
             for group in groups
             for index, position in enumerate(group.positions)
         ),
     )
 
 
-def _json_array(values: np.ndarray) -> str:
-    """A JSON array SQLite's JSON functions accept: NaN as null, infinities as ±9e999.
+def kpis_layout(day_count: int) -> np.dtype:
+    """The `sweep_daily.kpis` blob of a run with `day_count` days, as a NumPy record.
 
-    Python's json reads 9e999 back as inf, and null becomes NaN in a float array.
+    Each KPI of `KPI_SERIES` in turn, `day_count` big-endian values: float64 for
+    the money KPIs and ROAS, int32 for the counts.
     """
-    text = json.dumps(values.tolist())
-    if "N" in text or "I" in text:
-        text = text.replace("NaN", "null").replace("Infinity", "9e999")
-    return text
+    return np.dtype([(name, ">f8" if name in DAILY_FLOAT_KPIS else ">i4", (day_count,))
+                     for name in KPI_SERIES])
+
+
+def kpis_blob(series: list[np.ndarray]) -> bytes:
+    """One run's `kpis` blob from its series (in `KPI_SERIES` order)."""
+    return b"".join(values.astype(values.dtype.newbyteorder(">"), copy=False).tobytes()
+                    for values in series)
 
 
 # Reading ---------------------------------------------------------------------
@@ -543,25 +551,24 @@ def _load_runs(
 
 
 _DAILY_FIELDS = [("run_no", np.int64), ("day", np.int64)] + [
-    (name, np.float64 if name in DAILY_FLOAT_KPIS else np.int64) for name in DAILY_ARRAY_COLUMNS
+    (name, np.float64 if name in DAILY_FLOAT_KPIS else np.int64) for name in KPI_SERIES
 ]
 
 
 def _read_daily_postgres(tx: Transaction, experiment_id: int) -> dict[str, np.ndarray]:
     # One binary row per run; runs with the same number of days have the same row
-    # width, so each such group parses as one NumPy record array.
+    # width, so each such group parses as one NumPy record array whose KPI fields
+    # are the blobs' big-endian values.
     parts: dict[str, list[np.ndarray]] = {name: [] for name, _ in _DAILY_FIELDS}
     cursor = cast(psycopg.Cursor[Any], tx.cursor)
     day_counts = [int(row[0]) for row in tx.execute(
         "SELECT DISTINCT day_count FROM sweep_daily WHERE experiment_id = %s", [experiment_id]
     ).fetchall()]
     for day_count in day_counts:
-        fields = [("run_no", ">i8", 0), ("first_day", ">i8", 0)] + [
-            (name, ">f8" if name in DAILY_FLOAT_KPIS else ">i4", day_count)
-            for name in DAILY_ARRAY_COLUMNS
-        ]
+        fields = [("run_no", ">i8", 0), ("first_day", ">i8", 0),
+                  ("kpis", kpis_layout(day_count), 0)]
         query = (
-            f"COPY (SELECT run_no, first_day, {', '.join(DAILY_ARRAY_COLUMNS)} "
+            f"COPY (SELECT run_no, first_day, kpis "
             f"FROM sweep_daily WHERE experiment_id = {int(experiment_id)} "
             f"AND day_count = {day_count}) TO STDOUT (FORMAT BINARY)"
         )
@@ -571,7 +578,7 @@ def _read_daily_postgres(tx: Transaction, experiment_id: int) -> dict[str, np.nd
                 parts["day"].append((records["first_day"].astype(np.int64)[:, None]
                                      + np.arange(day_count)).ravel())
                 for name, kind in _DAILY_FIELDS[2:]:
-                    parts[name].append(records[name]["value"].astype(kind).ravel())
+                    parts[name].append(records["kpis"][name].astype(kind).ravel())
     return {
         name: np.concatenate(parts[name]) if parts[name] else np.empty(0, dtype=kind)
         for name, kind in _DAILY_FIELDS
@@ -580,16 +587,16 @@ def _read_daily_postgres(tx: Transaction, experiment_id: int) -> dict[str, np.nd
 
 def _read_daily_sqlite(tx: Transaction, experiment_id: int) -> dict[str, np.ndarray]:
     rows = tx.execute(
-        f"SELECT run_no, first_day, day_count, {', '.join(DAILY_ARRAY_COLUMNS)} "
+        "SELECT run_no, first_day, day_count, kpis "
         "FROM sweep_daily WHERE experiment_id = %s ORDER BY run_no", [experiment_id],
     ).fetchall()
     parts: dict[str, list[np.ndarray]] = {name: [] for name, _ in _DAILY_FIELDS}
-    for run_no, first_day, day_count, *arrays in rows:
+    for run_no, first_day, day_count, blob in rows:
         parts["run_no"].append(np.full(day_count, run_no, dtype=np.int64))
         parts["day"].append(np.arange(first_day, first_day + day_count, dtype=np.int64))
-        for name, text in zip(DAILY_ARRAY_COLUMNS, arrays, strict=True):
-            kind = np.float64 if name in DAILY_FLOAT_KPIS else np.int64
-            parts[name].append(np.array(json.loads(text), dtype=kind))
+        [kpis] = np.frombuffer(blob, dtype=kpis_layout(day_count))
+        for name, kind in _DAILY_FIELDS[2:]:
+            parts[name].append(kpis[name].astype(kind))
     return {
         name: np.concatenate(parts[name]) if parts[name] else np.empty(0, dtype=kind)
         for name, kind in _DAILY_FIELDS

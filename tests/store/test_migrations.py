@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from ds1ray.errors import UserError
-from ds1ray.store import Transaction, migrate_store, open_store, store_status
+from ds1ray.store import Store, Transaction, migrate_store, open_store, store_status, sweeps
 from ds1ray.store.migrations import Migration, all_migrations, code_version
 from ds1ray.store.postgres_backend import PostgresDialect
+from ds1ray.store.result_tables import DAILY_FLOAT_KPIS, check_cohort, column_specs
 from ds1ray.store.sqlite_backend import SQLiteDialect
+from ds1ray.store.store import connect_backend
+from ds1ray.store.urls import parse_store_url
 
 from .conftest import PostgresServer
+from .frames import make_cohort
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -135,5 +142,65 @@ def test_a_migration_renders_its_dialect_sections_and_types():
     assert "'lite'" in sqlite and "'pg'" not in sqlite and "'both'" in sqlite
     assert "IDENTITY PRIMARY KEY, doc JSONB" in postgres
     assert "'pg'" in postgres and "'lite'" not in postgres and "'both'" in postgres
-    with pytest.raises(ValueError, match=r"unknown placeholder \{\{blob\}\}"):
-        Migration(2, "y", "CREATE TABLE t (b {{blob}});").render("sqlite", SQLiteDialect.types)
+    with pytest.raises(ValueError, match=r"unknown placeholder \{\{nonsense\}\}"):
+        Migration(2, "y", "CREATE TABLE t (b {{nonsense}});").render("sqlite", SQLiteDialect.types)
+
+
+def _write_sweep_as_version_3(url: str, runs: pd.DataFrame, daily: pd.DataFrame) -> None:
+    """What ds1ray wrote before 0004: one array (PostgreSQL) or JSON array (SQLite) per KPI."""
+    store = Store(connect_backend(parse_store_url(url)))  # no version check: it is behind
+
+    def write(tx: Transaction) -> None:
+        experiment_id = sweeps._claim_experiment(
+            tx, store, "old", {}, column_specs(runs), column_specs(daily), lock="update")
+        tx.execute("INSERT INTO sweep_cohorts (experiment_id, cohort_key, first_run_no, "
+                   "run_count, daily_order, recorded_at) VALUES (%s, 'c0', 1, %s, %s, %s)",
+                   [experiment_id, len(runs), check_cohort(runs, daily).daily_order,
+                    tx.dialect.timestamp(tx.now())])
+        marks = ", ".join(["%s"] * len(sweeps.RUN_TABLE_COLUMNS))
+        tx.executemany(
+            f"INSERT INTO sweep_runs ({', '.join(sweeps.RUN_TABLE_COLUMNS)}) VALUES ({marks})",
+            [[experiment_id, number, row[0], "c0", *row[1:]] for number, row in
+             enumerate(sweeps._run_rows(runs, ["marketing.allocation", "pricing.markup_tier",
+                                               "support.channel", "ops.auto_reorder"]), 1)])
+        postgres = tx.backend == "postgresql"
+        series = []
+        for name in sweeps.KPI_SERIES:
+            float_kpi = name in DAILY_FLOAT_KPIS
+            cast = ("::float8[]" if float_kpi else "::integer[]") if postgres else ""
+            series.append((name, cast, float_kpi))
+        marks = ", ".join(f"%s{cast}" for _, cast, _ in series)
+        for number, run_id in enumerate(runs["run_id"], 1):
+            rows = daily[daily["run_id"] == run_id]
+            values = []
+            for name, _, float_kpi in series:
+                column = [float(v) if float_kpi else int(v) for v in rows[name]]
+                if not postgres:  # the old SQLite form: NaN as null, infinities as ±9e999
+                    column = json.dumps(column).replace("NaN", "null").replace("Infinity", "9e999")
+                values.append(column)
+            tx.execute(f"INSERT INTO sweep_daily VALUES (%s, %s, %s, %s, {marks})",
+                       [experiment_id, number, int(rows["day"].iloc[0]), len(rows), *values])
+
+    try:
+        store.run(write)
+    finally:
+        store.close()
+
+
+def test_sweeps_recorded_before_0004_load_back_bit_identical_after_migrating(empty_url: str):
+    runs, daily = make_cohort(0, runs=3, days=5)
+    # The edges of float64: signed zero, subnormals, the largest values, NaN, infinities.
+    daily.loc[0:5, "cash"] = [-0.0, 5e-324, -2.2250738585072014e-308, 1.7976931348623157e308,
+                              -1.7976931348623157e308, 1 / 3]
+    migrate_store(empty_url, target=3)
+    _write_sweep_as_version_3(empty_url, runs, daily)
+    assert "0004_daily_blobs" in migrate_store(empty_url).applied
+    with open_store(empty_url) as store:
+        loaded_runs, loaded_daily = store.load_sweep("old")
+        tables = store.run(lambda tx: [store.backend.table_exists(tx, "sweep_daily_0003")])
+    pd.testing.assert_frame_equal(loaded_runs, runs)
+    pd.testing.assert_frame_equal(loaded_daily, daily)
+    for name in DAILY_FLOAT_KPIS:
+        assert np.array_equal(loaded_daily[name].to_numpy().view(np.int64),
+                              daily[name].to_numpy().view(np.int64)), name
+    assert tables == [False]

@@ -148,3 +148,20 @@ def test_the_daily_rows_view_shows_one_row_per_run_and_day(store: Store):
     # NaN shows as NULL on SQLite (JSON has no NaN); infinities survive on both.
     roas = np.array([np.nan if row[4] is None else float(row[4]) for row in rows])
     assert np.array_equal(roas, expected["roas"], equal_nan=True)
+
+
+def test_the_daily_rows_view_decodes_every_float_and_count_exactly(store: Store):
+    runs, daily = make_cohort(0, runs=2, days=6)
+    edges = [-0.0, 5e-324, -2.2250738585072014e-308, 1.7976931348623157e308, 1 / 3, -1e-310]
+    daily.loc[0:5, "cash"] = edges
+    daily.loc[6:11, "revenue"] = [-np.inf, np.inf, 0.1, 2.0**-1022, 123456.78, -7.5]
+    daily.loc[0:1, "sessions"] = [2**31 - 1, -(2**31)]
+    store.record_sweep_cohort("exp-a", MANIFEST, runs, daily, "cohort-0")
+    rows = store.run(lambda tx: tx.execute(
+        "SELECT cash, revenue, sessions FROM sweep_daily_rows WHERE experiment = %s "
+        "ORDER BY run_id, day", ["exp-a"]).fetchall())
+    cash = np.array([row[0] for row in rows], dtype=np.float64)
+    revenue = np.array([row[1] for row in rows], dtype=np.float64)
+    assert np.array_equal(cash.view(np.int64), daily["cash"].to_numpy().view(np.int64))  # -0.0
+    assert np.array_equal(revenue.view(np.int64), daily["revenue"].to_numpy().view(np.int64))
+    assert [row[2] for row in rows] == daily["sessions"].tolist()
