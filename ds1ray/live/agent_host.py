@@ -48,12 +48,6 @@ LIVE_RUN_ID = "live"
 RELAY_HANDLER = "live-relay"
 _EVENT_IDS = uuid.UUID("6b1f0c52-6f3e-4c43-9a55-2f1c8e0d7a11")  # namespace of derived event ids
 
-SNAPSHOTS_DDL = (
-    "CREATE TABLE IF NOT EXISTS live_agent_snapshots ("
-    "agent_id TEXT PRIMARY KEY, state TEXT NOT NULL, last_event TEXT NOT NULL, "
-    "saved_at TEXT NOT NULL)"
-)
-
 
 def derived_event_id(*parts: object) -> str:
     """A stable event id for something caused by another event (same cause, same id)."""
@@ -95,10 +89,6 @@ def load_snapshot(store: Store, agent_id: str) -> dict[str, Any] | None:
     text = store.run(lambda tx: tx.scalar(
         "SELECT state FROM live_agent_snapshots WHERE agent_id = %s", [agent_id]))
     return None if text is None else decode_state(str(text))
-
-
-def ensure_snapshot_table(store: Store) -> None:
-    store.run(lambda tx: tx.execute(SNAPSHOTS_DDL))
 
 
 def read_event(tx: Transaction, event_id: str) -> Event | None:
@@ -169,8 +159,7 @@ class AgentHost:
     def __init__(self, config: Config, store_url: str, agent_id: str, routes: dict[str, str],
                  slots: int) -> None:
         self.agent_id = agent_id
-        self.store = open_store(store_url)
-        ensure_snapshot_table(self.store)
+        self.store = open_store(store_url)  # live_agent_snapshots: migration 0005
         self._key: str | None = None
         self._calls = 0
         resolvers = {actor: _actor_resolver(actor) for actor in set(routes.values())}

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import ray
 
-from ds1ray.adapters.live.ports import GuardSettings, PlatformIds, PortContext, Unavailable
+from ds1ray.adapters.live.ports import GuardSettings, PortContext, Unavailable
 from ds1ray.adapters.live.registry import build_live_port, live_ports
 from ds1ray.adapters.mock import mock_ports
 from ds1ray.adapters.ports import PORT_NAMES
@@ -35,10 +35,9 @@ from ds1ray.cohort import INGRESS_ORDER
 from ds1ray.config import Config
 from ds1ray.errors import UserError
 from ds1ray.events.batch import EventBatch
-from ds1ray.live.agent_host import NAMESPACE, AgentHost, ensure_snapshot_table
+from ds1ray.live.agent_host import NAMESPACE, AgentHost
 from ds1ray.live.coordinator import Coordinator
 from ds1ray.live.resilience import PlatformUnavailable
-from ds1ray.live.schedules import ensure_settings_table
 from ds1ray.market.stack import Stacked
 from ds1ray.market.world import AiTask, World
 from ds1ray.store.store import migrate_store, open_store
@@ -281,11 +280,7 @@ def start_live(config: Config, *, store_url: str | None = None,
         raise UserError(f"the live instance is already running in Ray namespace {NAMESPACE!r}: "
                         f"`ds1ray live status` shows it, `ds1ray live down` stops it")
     specs = plan_adapters(config, live_adapters)
-    migrate_store(url)
-    with open_store(url) as store:
-        ensure_snapshot_table(store)
-        ensure_settings_table(store)
-        PlatformIds(store)  # creates its table
+    migrate_store(url)  # the runtime's tables too (migration 0005)
 
     env = {spec.secret_env: _env(spec.secret_env) for spec in specs.values() if spec.secret_env}
     market: Any = ray.remote(StagingMarket).options(**_options(MARKET_ACTOR)).remote(config)

@@ -19,10 +19,6 @@ from ds1ray.config.bootstrap import Schedules
 from ds1ray.store.store import Store
 from ds1ray.store.transaction import Transaction
 
-SETTINGS_DDL = (
-    "CREATE TABLE IF NOT EXISTS live_settings ("
-    "key TEXT PRIMARY KEY, value TEXT NOT NULL)"
-)
 START_DATE_KEY = "business_start_date"
 
 
@@ -77,10 +73,6 @@ class BusinessCalendar:
         return sorted(ticks, key=lambda t: (t.at, t.kind != "daily"))
 
 
-def ensure_settings_table(store: Store) -> None:
-    store.run(lambda tx: tx.execute(SETTINGS_DDL))
-
-
 def business_start_date(store: Store, today: date) -> date:
     """The business's first day, set to `today` the first time the live instance starts."""
 
@@ -89,5 +81,4 @@ def business_start_date(store: Store, today: date) -> date:
                    [START_DATE_KEY, today.isoformat()])
         return str(tx.scalar("SELECT value FROM live_settings WHERE key = %s", [START_DATE_KEY]))
 
-    ensure_settings_table(store)
     return date.fromisoformat(store.run(read_or_set))

@@ -204,3 +204,23 @@ def test_sweeps_recorded_before_0004_load_back_bit_identical_after_migrating(emp
         assert np.array_equal(loaded_daily[name].to_numpy().view(np.int64),
                               daily[name].to_numpy().view(np.int64)), name
     assert tables == [False]
+
+
+def test_0005_keeps_the_live_tables_that_live_up_created_before_it(empty_url: str):
+    migrate_store(empty_url, target=4)
+    store = Store(connect_backend(parse_store_url(empty_url)))  # behind: no version check
+    try:
+        # What `ds1ray live up` ran before 0005, and a row it wrote.
+        store.run(lambda tx: tx.execute(
+            "CREATE TABLE IF NOT EXISTS live_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)"))
+        store.run(lambda tx: tx.execute(
+            "INSERT INTO live_settings (key, value) VALUES ('business_start_date', '2026-01-05')"))
+    finally:
+        store.close()
+    assert migrate_store(empty_url).applied == ["0005_live_runtime"]
+    with open_store(empty_url) as migrated:
+        assert migrated.run(lambda tx: tx.execute(
+            "SELECT key, value FROM live_settings").fetchall()) == [
+                ("business_start_date", "2026-01-05")]
+        for table in ("live_agent_snapshots", "live_platform_ids"):
+            assert migrated.run(lambda tx, t=table: migrated.backend.table_exists(tx, t)), table

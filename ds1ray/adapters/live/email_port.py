@@ -53,7 +53,6 @@ from ds1ray.errors import UserError
 from ds1ray.events.batch import EventBatch
 from ds1ray.events.contracts import CUSTOMER_TICKET_REASONS, OPS_TICKET_IDS, TICKET_REASON_CODES
 from ds1ray.live.email_intake import ORDER_NAME_RE
-from ds1ray.live.schedules import ensure_settings_table
 from ds1ray.store.store import Store
 from ds1ray.store.transaction import Transaction
 
@@ -110,7 +109,6 @@ class LiveEmail(KeyedPort):
         self.start_time = start_time
         self.templates = dict(templates)
         self.page_size = page_size
-        ensure_settings_table(store)  # where the export cursor is kept
 
     def _tickets(self) -> dict[int, PlatformId]:
         return {record.slot: record for record in self.ids.of_kind(SUPPORT_TICKET)}

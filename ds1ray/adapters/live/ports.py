@@ -38,12 +38,6 @@ from ds1ray.market.catalog import SUPPLIER_TIERS
 from ds1ray.store.store import Store
 from ds1ray.store.transaction import Transaction
 
-PLATFORM_IDS_DDL = (
-    "CREATE TABLE IF NOT EXISTS live_platform_ids ("
-    "kind TEXT NOT NULL, slot BIGINT NOT NULL, tier BIGINT NOT NULL, "
-    "platform_id TEXT NOT NULL, attributes TEXT NOT NULL, "
-    "PRIMARY KEY (kind, slot, tier))"
-)
 SHOP_PRODUCT = "shop_product"
 SUPPLIER_OFFER = "supplier_offer"
 NOT_TIERED = -1  # the tier of kinds that have none (a shop product)
@@ -89,8 +83,7 @@ class PlatformIds:
     """The product-slot ↔ platform-id table of the live business."""
 
     def __init__(self, store: Store) -> None:
-        self.store = store
-        store.run(lambda tx: tx.execute(PLATFORM_IDS_DDL))
+        self.store = store  # live_platform_ids: migration 0005
 
     def put(self, kind: str, slot: int, platform_id: str, *, tier: int = NOT_TIERED,
             **attributes: Any) -> None:
