@@ -39,8 +39,16 @@ class Cohort:
 
 
 def default_cohort_size(total_runs: int, cpus: int) -> int:
-    """One cohort per CPU (the least overhead), but no cohort above 2,000 runs."""
-    return max(1, min(MAX_DEFAULT_COHORT, math.ceil(total_runs / max(1, cpus))))
+    """As few cohorts as the cap allows, in a whole multiple of the CPUs, of equal size.
+
+    Each cohort pays a fixed cost per simulated day, so fewer, larger cohorts are
+    cheaper; no cohort exceeds `MAX_DEFAULT_COHORT` runs (memory). A count that is
+    a multiple of the CPUs keeps every worker busy to the end: 10,000 runs on 2
+    CPUs as 2,000 × 5 would leave one worker a whole cohort behind; 1,667 × 6 does not.
+    """
+    cpus = max(1, cpus)
+    rounds = math.ceil(total_runs / (cpus * MAX_DEFAULT_COHORT))
+    return max(1, math.ceil(total_runs / (cpus * max(1, rounds))))
 
 
 def cohort_key(experiment_hash: str, run_ids: Sequence[str]) -> str:

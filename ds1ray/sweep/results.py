@@ -32,8 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ds1ray.errors import UserError
@@ -155,10 +157,7 @@ def assemble(store: CohortStore, order: Mapping[str, int], keys: Sequence[str]) 
         writer: pq.ParquetWriter | None = None
         try:
             for key in sorted(keys, key=first_position.__getitem__):
-                daily = pd.read_parquet(store.daily_path(key))
-                daily = daily.assign(_pos=daily["run_id"].map(order))
-                daily = daily.sort_values(["_pos", "day"], kind="stable").drop(columns="_pos")
-                table = pa.Table.from_pandas(daily, preserve_index=False)
+                table = _in_canonical_order(pq.read_table(store.daily_path(key)), order)
                 if writer is None:
                     writer = pq.ParquetWriter(tmp, table.schema)
                 # Cohorts may infer slightly different types (an all-null column); unify them.
@@ -170,6 +169,23 @@ def assemble(store: CohortStore, order: Mapping[str, int], keys: Sequence[str]) 
 
     atomic_write(store.out_dir / DAILY_FILE, write_daily)
     return len(runs_all), daily_rows
+
+
+def _in_canonical_order(daily: pa.Table, order: Mapping[str, int]) -> pa.Table:
+    """The cohort's daily rows sorted by (canonical run position, day).
+
+    A cohort's rows already come in that order, so this mostly checks: run ids are
+    mapped once per run (not once per row), and the table is only reordered when
+    the check fails.
+    """
+    codes = pc.dictionary_encode(daily["run_id"]).combine_chunks()
+    positions = np.array([order[run_id] for run_id in codes.dictionary.to_pylist()], np.int64)
+    position = positions[codes.indices.to_numpy(zero_copy_only=False)]
+    day = daily["day"].to_numpy()
+    step_position, step_day = np.diff(position), np.diff(day)
+    if np.all((step_position > 0) | ((step_position == 0) & (step_day > 0))):
+        return daily
+    return daily.take(np.lexsort((day, position)))
 
 
 @dataclass

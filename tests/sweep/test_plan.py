@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from ds1ray.runspec import RunSpec
 from ds1ray.sweep.plan import MAX_DEFAULT_COHORT, default_cohort_size, partition
 
@@ -13,8 +15,17 @@ def _runs(count: int) -> list[RunSpec]:
 def test_default_cohort_size_is_one_cohort_per_cpu_capped_at_2000() -> None:
     assert default_cohort_size(96, 2) == 48
     assert default_cohort_size(97, 2) == 49
-    assert default_cohort_size(10_000, 2) == MAX_DEFAULT_COHORT
+    assert default_cohort_size(4_000, 2) == MAX_DEFAULT_COHORT
     assert default_cohort_size(1, 8) == 1
+
+
+def test_default_cohorts_above_the_cap_come_in_whole_rounds_of_the_cpus() -> None:
+    for runs, cpus in ((10_000, 2), (4_001, 2), (50_000, 8), (12_345, 3)):
+        size = default_cohort_size(runs, cpus)
+        cohorts = math.ceil(runs / size)
+        assert size <= MAX_DEFAULT_COHORT
+        assert cohorts % cpus == 0  # no worker is left a cohort behind the others
+        assert cohorts == cpus * math.ceil(runs / (cpus * MAX_DEFAULT_COHORT))  # and no more cohorts than needed
 
 
 def test_cohorts_are_consecutive_slices_covering_every_run_once() -> None:
