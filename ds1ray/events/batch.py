@@ -56,7 +56,7 @@ class EventBatch:
                 # Integer fields hold cents and counts: a fraction here is a bug upstream, never rounding.
                 raise ValueError(f"{event_type}.{name}: fractional values in an integer field")
             arr = raw.astype(dtype, copy=False)
-            cols[name] = np.broadcast_to(arr, run_arr.shape).copy() if arr.ndim == 0 else arr.reshape(-1)
+            cols[name] = np.full(run_arr.shape, arr, dtype) if arr.ndim == 0 else arr.reshape(-1)
             if cols[name].shape != run_arr.shape:
                 raise ValueError(f"{event_type}.{name}: {cols[name].shape[0]} values for {run_arr.size} rows")
         return cls(event_type, run_arr, cols)

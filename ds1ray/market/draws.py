@@ -65,18 +65,24 @@ def _exact_quantile(guess: NDArray[np.float64], u: NDArray[np.float64], cdf: Cdf
 
 
 def _poisson_inversion(u: NDArray[np.float64], lam: NDArray[np.float64]) -> NDArray[np.int64]:
+    # Sums P(k) upward for the rows still below their uniform, on arrays compacted
+    # as rows finish: a day's cohort calls this with thousands of rows, most of
+    # them done within a few steps.
     k = np.zeros(u.shape, dtype=np.int64)
     p = np.exp(-lam)
     cdf = p.copy()
-    active = u > cdf
+    rows = np.nonzero(u > cdf)[0]
+    u, lam, p, cdf = u[rows], lam[rows], p[rows], cdf[rows]
     step = 0
-    while active.any() and step < 200:
+    while rows.size and step < 200:
         step += 1
-        idx = np.nonzero(active)[0]
-        p[idx] *= lam[idx] / step
-        cdf[idx] += p[idx]
-        k[idx] = step
-        active[idx] = u[idx] > cdf[idx]
+        p *= lam / step
+        cdf += p
+        still = u > cdf
+        if not still.all():
+            k[rows[~still]] = step
+            rows, u, lam, p, cdf = rows[still], u[still], lam[still], p[still], cdf[still]
+    k[rows] = step  # rows past the step cap keep the last step, as a bound
     return k
 
 
@@ -110,19 +116,22 @@ def binomial(u: NDArray[np.float64], n: NDArray[np.int64], p: NDArray[np.float64
 
 
 def _binomial_inversion(u: NDArray[np.float64], n: NDArray[np.int64], p: NDArray[np.float64]) -> NDArray[np.int64]:
+    # As `_poisson_inversion`: P(k) summed upward on rows compacted as they finish.
     k = np.zeros(u.shape, dtype=np.int64)
     odds = p / (1.0 - p)
     pk = np.power(1.0 - p, n)
     cdf = pk.copy()
-    active = (u > cdf) & (k < n)
+    rows = np.nonzero((u > cdf) & (n > 0))[0]
+    u, n, odds, pk, cdf = u[rows], n[rows], odds[rows], pk[rows], cdf[rows]
     step = 0
-    while active.any():
-        idx = np.nonzero(active)[0]
-        pk[idx] *= (n[idx] - step) / (step + 1.0) * odds[idx]
+    while rows.size:
+        pk *= (n - step) / (step + 1.0) * odds
         step += 1
-        cdf[idx] += pk[idx]
-        k[idx] = step
-        active[idx] = (u[idx] > cdf[idx]) & (k[idx] < n[idx])
+        cdf += pk
+        still = (u > cdf) & (step < n)
+        if not still.all():
+            k[rows[~still]] = step
+            rows, u, n, odds, pk, cdf = rows[still], u[still], n[still], odds[still], pk[still], cdf[still]
     return k
 
 
