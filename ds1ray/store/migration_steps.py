@@ -13,7 +13,8 @@ import numpy as np
 
 from ds1ray.store.transaction import Transaction
 
-# As in ds1ray.store.sweeps (KPI_SERIES, kpis_layout), frozen at version 0004.
+# As in ds1ray.store.sweeps (KPI_SERIES, kpis_layout), frozen at version 0004
+# (0006 keeps the layout within each span).
 _FLOAT_SERIES = ("cash", "revenue", "ad_spend", "roas")
 _SERIES = ("cash", "revenue", "ad_spend", "orders", "sessions", "checkouts", "refunds",
            "tickets", "active_products", "roas")
@@ -46,6 +47,52 @@ def _series_bytes(name: str, text: str | None) -> bytes:
     return np.array([np.nan if v is None else v for v in values], dtype=kind).tobytes()
 
 
+# As in ds1ray.store.sweeps (SPAN_DAYS), frozen at version 0006.
+_SPAN_DAYS = 128
+
+
+def daily_blobs_to_spans_sqlite(tx: Transaction) -> None:
+    """0006 on SQLite: each run's `kpis` blob becomes rows of at most 128 days.
+
+    The migration's SQL created sweep_daily_0006 with the new key. The spans are
+    cut with NumPy (SQLite's || would make text of the blobs); then the new table
+    takes sweep_daily's place and the view, dropped so the rename does not trip
+    over it, is recreated from its own definition.
+    """
+    view = tx.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'view' AND name = 'sweep_daily_rows'"
+    ).fetchone()
+    rows = tx.execute(
+        "SELECT experiment_id, run_no, first_day, day_count, kpis FROM sweep_daily"
+    ).fetchall()
+    tx.executemany(
+        "INSERT INTO sweep_daily_0006 (experiment_id, run_no, first_day, day_count, kpis) "
+        "VALUES (%s, %s, %s, %s, %s)",
+        (span for row in rows for span in _spans(*row)),
+    )
+    if view is not None:
+        tx.execute("DROP VIEW sweep_daily_rows")
+    tx.execute("DROP TABLE sweep_daily")
+    tx.execute("ALTER TABLE sweep_daily_0006 RENAME TO sweep_daily")
+    if view is not None:
+        tx.execute(view[0])
+
+
+def _spans(
+    experiment_id: int, run_no: int, first_day: int, day_count: int, blob: bytes
+) -> list[list[object]]:
+    """One run's blob as (experiment_id, run_no, first_day, day_count, kpis) of each span."""
+    layout = np.dtype([(name, ">f8" if name in _FLOAT_SERIES else ">i4", (day_count,))
+                       for name in _SERIES])
+    [kpis] = np.frombuffer(blob, dtype=layout)
+    return [
+        [experiment_id, run_no, first_day + start, min(_SPAN_DAYS, day_count - start),
+         b"".join(kpis[name][start : start + _SPAN_DAYS].tobytes() for name in _SERIES)]
+        for start in range(0, day_count, _SPAN_DAYS)
+    ]
+
+
 STEPS: dict[tuple[int, str], Callable[[Transaction], None]] = {
     (4, "sqlite"): daily_arrays_to_blobs_sqlite,
+    (6, "sqlite"): daily_blobs_to_spans_sqlite,
 }

@@ -5,9 +5,11 @@ transaction that first claims `(experiment, cohort_key)`: a cohort already
 recorded writes nothing, an interrupted write leaves nothing, and a write cut
 by a lost connection is retried whole. PostgreSQL gets the rows through COPY
 (binary, built with NumPy for the daily KPIs); SQLite through executemany.
-A run's daily KPIs are stored as one blob (`sweep_daily.kpis`, migration 0004):
-each KPI's series in turn, its values big-endian (float64, or int32 for the
-counts); `kpis_layout` describes it.
+A run's daily KPIs are stored as blobs (`sweep_daily.kpis`, migrations 0004 and
+0006), one row per span of at most `SPAN_DAYS` days: each KPI's series over the
+span in turn, its values big-endian (float64, or int32 for the counts);
+`kpis_layout` describes one. Spans keep each row within a PostgreSQL page, so
+nothing goes through TOAST.
 `load_sweep` returns the frames as written: same columns, order and dtypes.
 """
 
@@ -54,7 +56,11 @@ RUN_TABLE_COLUMNS = (
     *RUN_OUTCOMES,
 )
 DAILY_TABLE_COLUMNS = ("experiment_id", "run_no", "first_day", "day_count", "kpis")
-COPY_BLOCK_RUNS = 256  # runs per COPY write: ~11 MB for 365 days
+COPY_BLOCK_RUNS = 256  # runs per COPY write: ~5 MB for a 128-day span
+# Days per sweep_daily row: 56 × 128 bytes of KPIs fit a page with the row's other
+# columns (PostgreSQL's limit is 8,160 bytes), so a row is stored inline, never in
+# TOAST chunks (migration 0006; docs/store.md, "Benchmark").
+SPAN_DAYS = 128
 
 
 @dataclass(frozen=True)
@@ -430,17 +436,25 @@ def _copy_cohort(
         copy.write(pg_copy.COPY_HEADER)
         for block in _blocks(groups):
             count = len(block.positions)
-            rows = pg_copy.encode_bytea_rows(
-                scalars=[
-                    np.full(count, experiment_id, dtype=np.int64),
-                    first_run_no + block.positions.astype(np.int64),
-                    block.first_days,
-                    np.full(count, block.matrices["cash"].shape[1], dtype=np.int64),
-                ],
-                blobs=[[block.matrices[name] for name in KPI_SERIES]],
-            )
-            copy.write(rows.data)
+            run_nos = first_run_no + block.positions.astype(np.int64)
+            for span in _spans(block.matrices["cash"].shape[1]):
+                rows = pg_copy.encode_bytea_rows(
+                    scalars=[
+                        np.full(count, experiment_id, dtype=np.int64),
+                        run_nos,
+                        block.first_days + span.start,
+                        np.full(count, span.stop - span.start, dtype=np.int64),
+                    ],
+                    blobs=[[block.matrices[name][:, span] for name in KPI_SERIES]],
+                )
+                copy.write(rows.data)
         copy.write(pg_copy.COPY_TRAILER)
+
+
+def _spans(day_count: int) -> list[slice]:
+    """A run's days (positions 0 … day_count - 1) in the spans of its sweep_daily rows."""
+    return [slice(start, min(start + SPAN_DAYS, day_count))
+            for start in range(0, day_count, SPAN_DAYS)]
 
 
 def _blocks(groups: list[DailyGroup]) -> Iterator[DailyGroup]:
@@ -472,17 +486,18 @@ def _insert_cohort(
     tx.executemany(
         f"INSERT INTO sweep_daily ({', '.join(DAILY_TABLE_COLUMNS)}) VALUES ({marks})",
         (
-            [experiment_id, first_run_no + int(position), int(group.first_days[index]),
-             group.matrices["cash"].shape[1],
-             kpis_blob([group.matrices[name][index] for name in KPI_SERIES])]
+            [experiment_id, first_run_no + int(position), int(group.first_days[index]) + span.start,
+             span.stop - span.start,
+             kpis_blob([group.matrices[name][index, span] for name in KPI_SERIES])]
             for group in groups
+            for span in _spans(group.matrices["cash"].shape[1])
             for index, position in enumerate(group.positions)
         ),
     )
 
 
 def kpis_layout(day_count: int) -> np.dtype:
-    """The `sweep_daily.kpis` blob of a run with `day_count` days, as a NumPy record.
+    """The `sweep_daily.kpis` blob of a row of `day_count` days, as a NumPy record.
 
     Each KPI of `KPI_SERIES` in turn, `day_count` big-endian values: float64 for
     the money KPIs and ROAS, int32 for the counts.
@@ -492,7 +507,7 @@ def kpis_layout(day_count: int) -> np.dtype:
 
 
 def kpis_blob(series: list[np.ndarray]) -> bytes:
-    """One run's `kpis` blob from its series (in `KPI_SERIES` order)."""
+    """One row's `kpis` blob from its series (in `KPI_SERIES` order)."""
     return b"".join(values.astype(values.dtype.newbyteorder(">"), copy=False).tobytes()
                     for values in series)
 
@@ -556,9 +571,9 @@ _DAILY_FIELDS = [("run_no", np.int64), ("day", np.int64)] + [
 
 
 def _read_daily_postgres(tx: Transaction, experiment_id: int) -> dict[str, np.ndarray]:
-    # One binary row per run; runs with the same number of days have the same row
-    # width, so each such group parses as one NumPy record array whose KPI fields
-    # are the blobs' big-endian values.
+    # One binary row per span of a run; spans with the same number of days have the
+    # same row width, so each such group parses as one NumPy record array whose KPI
+    # fields are the blobs' big-endian values (_assemble_daily sorts the days).
     parts: dict[str, list[np.ndarray]] = {name: [] for name, _ in _DAILY_FIELDS}
     cursor = cast(psycopg.Cursor[Any], tx.cursor)
     day_counts = [int(row[0]) for row in tx.execute(
@@ -588,7 +603,7 @@ def _read_daily_postgres(tx: Transaction, experiment_id: int) -> dict[str, np.nd
 def _read_daily_sqlite(tx: Transaction, experiment_id: int) -> dict[str, np.ndarray]:
     rows = tx.execute(
         "SELECT run_no, first_day, day_count, kpis "
-        "FROM sweep_daily WHERE experiment_id = %s ORDER BY run_no", [experiment_id],
+        "FROM sweep_daily WHERE experiment_id = %s ORDER BY run_no, first_day", [experiment_id],
     ).fetchall()
     parts: dict[str, list[np.ndarray]] = {name: [] for name, _ in _DAILY_FIELDS}
     for run_no, first_day, day_count, blob in rows:

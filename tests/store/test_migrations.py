@@ -146,23 +146,58 @@ def test_a_migration_renders_its_dialect_sections_and_types():
         Migration(2, "y", "CREATE TABLE t (b {{nonsense}});").render("sqlite", SQLiteDialect.types)
 
 
+def _write_old_runs(tx: Transaction, store: Store, runs: pd.DataFrame,
+                    daily: pd.DataFrame) -> int:
+    """The experiment "old", its cohort and runs as every version so far wrote them."""
+    experiment_id = sweeps._claim_experiment(
+        tx, store, "old", {}, column_specs(runs), column_specs(daily), lock="update")
+    tx.execute("INSERT INTO sweep_cohorts (experiment_id, cohort_key, first_run_no, "
+               "run_count, daily_order, recorded_at) VALUES (%s, 'c0', 1, %s, %s, %s)",
+               [experiment_id, len(runs), check_cohort(runs, daily).daily_order,
+                tx.dialect.timestamp(tx.now())])
+    marks = ", ".join(["%s"] * len(sweeps.RUN_TABLE_COLUMNS))
+    tx.executemany(
+        f"INSERT INTO sweep_runs ({', '.join(sweeps.RUN_TABLE_COLUMNS)}) VALUES ({marks})",
+        [[experiment_id, number, row[0], "c0", *row[1:]] for number, row in
+         enumerate(sweeps._run_rows(runs, ["marketing.allocation", "pricing.markup_tier",
+                                           "support.channel", "ops.auto_reorder"]), 1)])
+    return experiment_id
+
+
+def _write_sweep_as_version_5(url: str, runs: pd.DataFrame, daily: pd.DataFrame) -> None:
+    """What ds1ray wrote before 0006: one `kpis` blob per run, however many days."""
+    store = Store(connect_backend(parse_store_url(url)))  # no version check: it is behind
+
+    def write(tx: Transaction) -> None:
+        experiment_id = _write_old_runs(tx, store, runs, daily)
+        for number, run_id in enumerate(runs["run_id"], 1):
+            rows = daily[daily["run_id"] == run_id]
+            tx.execute("INSERT INTO sweep_daily (experiment_id, run_no, first_day, day_count, "
+                       "kpis) VALUES (%s, %s, %s, %s, %s)",
+                       [experiment_id, number, int(rows["day"].iloc[0]), len(rows),
+                        sweeps.kpis_blob([rows[name].to_numpy(
+                            dtype=np.float64 if name in DAILY_FLOAT_KPIS else np.int32)
+                            for name in sweeps.KPI_SERIES])])
+
+    try:
+        store.run(write)
+    finally:
+        store.close()
+
+
+def _assert_bit_identical(loaded: pd.DataFrame, written: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(loaded, written)
+    for name in DAILY_FLOAT_KPIS:
+        assert np.array_equal(loaded[name].to_numpy().view(np.int64),
+                              written[name].to_numpy().view(np.int64)), name
+
+
 def _write_sweep_as_version_3(url: str, runs: pd.DataFrame, daily: pd.DataFrame) -> None:
     """What ds1ray wrote before 0004: one array (PostgreSQL) or JSON array (SQLite) per KPI."""
     store = Store(connect_backend(parse_store_url(url)))  # no version check: it is behind
 
     def write(tx: Transaction) -> None:
-        experiment_id = sweeps._claim_experiment(
-            tx, store, "old", {}, column_specs(runs), column_specs(daily), lock="update")
-        tx.execute("INSERT INTO sweep_cohorts (experiment_id, cohort_key, first_run_no, "
-                   "run_count, daily_order, recorded_at) VALUES (%s, 'c0', 1, %s, %s, %s)",
-                   [experiment_id, len(runs), check_cohort(runs, daily).daily_order,
-                    tx.dialect.timestamp(tx.now())])
-        marks = ", ".join(["%s"] * len(sweeps.RUN_TABLE_COLUMNS))
-        tx.executemany(
-            f"INSERT INTO sweep_runs ({', '.join(sweeps.RUN_TABLE_COLUMNS)}) VALUES ({marks})",
-            [[experiment_id, number, row[0], "c0", *row[1:]] for number, row in
-             enumerate(sweeps._run_rows(runs, ["marketing.allocation", "pricing.markup_tier",
-                                               "support.channel", "ops.auto_reorder"]), 1)])
+        experiment_id = _write_old_runs(tx, store, runs, daily)
         postgres = tx.backend == "postgresql"
         series = []
         for name in sweeps.KPI_SERIES:
@@ -199,11 +234,36 @@ def test_sweeps_recorded_before_0004_load_back_bit_identical_after_migrating(emp
         loaded_runs, loaded_daily = store.load_sweep("old")
         tables = store.run(lambda tx: [store.backend.table_exists(tx, "sweep_daily_0003")])
     pd.testing.assert_frame_equal(loaded_runs, runs)
-    pd.testing.assert_frame_equal(loaded_daily, daily)
-    for name in DAILY_FLOAT_KPIS:
-        assert np.array_equal(loaded_daily[name].to_numpy().view(np.int64),
-                              daily[name].to_numpy().view(np.int64)), name
+    _assert_bit_identical(loaded_daily, daily)
     assert tables == [False]
+
+
+def test_sweeps_recorded_before_0006_load_back_bit_identical_in_spans(empty_url: str):
+    runs, daily = make_cohort(0, runs=3, days=300)
+    daily = daily[(daily["run_id"] != "c0-r2") | (daily["day"] >= 40)].reset_index(drop=True)
+    # The float64 edges and the int32 limits either side of the 128-day span borders.
+    edges = [-0.0, 5e-324, -2.2250738585072014e-308, 1.7976931348623157e308, -np.inf, np.nan]
+    daily.loc[125:130, "cash"] = edges
+    daily.loc[252:257, "roas"] = edges
+    daily.loc[126:129, "sessions"] = [2**31 - 1, -(2**31), -1, 0]
+    migrate_store(empty_url, target=5)
+    _write_sweep_as_version_5(empty_url, runs, daily)
+    assert migrate_store(empty_url).applied == ["0006_daily_chunks"]
+    with open_store(empty_url) as store:
+        loaded_runs, loaded_daily = store.load_sweep("old")
+        spans = store.run(lambda tx: tx.execute(
+            "SELECT run_no, first_day, day_count FROM sweep_daily ORDER BY run_no, first_day"
+        ).fetchall())
+        tables = store.run(lambda tx: [store.backend.table_exists(tx, "sweep_daily_0005"),
+                                       store.backend.table_exists(tx, "sweep_daily_0006")])
+        view_days = store.run(lambda tx: tx.scalar("SELECT COUNT(*) FROM sweep_daily_rows"))
+    pd.testing.assert_frame_equal(loaded_runs, runs)
+    _assert_bit_identical(loaded_daily, daily)
+    assert [tuple(int(v) for v in span) for span in spans] == [
+        (1, 0, 128), (1, 128, 128), (1, 256, 44), (2, 0, 128), (2, 128, 128), (2, 256, 44),
+        (3, 40, 128), (3, 168, 128), (3, 296, 4)]
+    assert tables == [False, False]
+    assert int(view_days) == len(daily)
 
 
 def test_0005_keeps_the_live_tables_that_live_up_created_before_it(empty_url: str):
@@ -217,7 +277,7 @@ def test_0005_keeps_the_live_tables_that_live_up_created_before_it(empty_url: st
             "INSERT INTO live_settings (key, value) VALUES ('business_start_date', '2026-01-05')"))
     finally:
         store.close()
-    assert migrate_store(empty_url).applied == ["0005_live_runtime"]
+    assert migrate_store(empty_url).applied[:1] == ["0005_live_runtime"]
     with open_store(empty_url) as migrated:
         assert migrated.run(lambda tx: tx.execute(
             "SELECT key, value FROM live_settings").fetchall()) == [

@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 
 from ds1ray.errors import UserError
-from ds1ray.store import Store, Transaction, load_sweep
+from ds1ray.store import Store, Transaction, load_sweep, open_store
 from ds1ray.store import sweeps as sweeps_module
 
+from .conftest import PostgresServer
 from .frames import make_cohort
 
 MANIFEST = {"experiment": "exp-a", "days": 4, "space": {"marketing.allocation": [0.25, 0.5]}}
@@ -165,3 +166,35 @@ def test_the_daily_rows_view_decodes_every_float_and_count_exactly(store: Store)
     assert np.array_equal(cash.view(np.int64), daily["cash"].to_numpy().view(np.int64))  # -0.0
     assert np.array_equal(revenue.view(np.int64), daily["revenue"].to_numpy().view(np.int64))
     assert [row[2] for row in rows] == daily["sessions"].tolist()
+
+
+def test_runs_longer_than_a_span_are_stored_in_rows_of_at_most_a_span(store: Store):
+    span = sweeps_module.SPAN_DAYS
+    runs, daily = make_cohort(0, runs=3, days=2 * span + 9, day_major=True)
+    # The float64 edges either side of the first span border.
+    daily = daily.sort_values(["run_id", "day"], kind="stable").reset_index(drop=True)
+    daily.loc[span - 3 : span + 2, "cash"] = [-0.0, 5e-324, -2.2250738585072014e-308,
+                                               np.nan, -np.inf, 1 / 3]
+    daily = daily.sort_values(["day", "run_id"], kind="stable").reset_index(drop=True)
+    store.record_sweep_cohort("exp-a", MANIFEST, runs, daily, "cohort-0")
+    loaded_runs, loaded_daily = load_sweep(store, "exp-a")
+    pd.testing.assert_frame_equal(loaded_runs, runs)
+    pd.testing.assert_frame_equal(loaded_daily, daily)
+    assert np.array_equal(loaded_daily["cash"].to_numpy().view(np.int64),
+                          daily["cash"].to_numpy().view(np.int64))
+    spans = store.run(lambda tx: tx.execute(
+        "SELECT first_day, day_count FROM sweep_daily ORDER BY run_no, first_day").fetchall())
+    assert [(int(first), int(count)) for first, count in spans] == [
+        (0, span), (span, span), (2 * span, 9)] * 3
+    assert count(store, "sweep_daily_rows") == len(daily)
+
+
+@pytest.mark.postgres
+def test_postgres_keeps_the_daily_rows_inline_without_toast(postgres_server: PostgresServer):
+    runs, daily = make_cohort(0, runs=4, days=365)
+    with open_store(postgres_server.new_database()) as store:
+        store.record_sweep_cohort("exp-a", MANIFEST, runs, daily, "cohort-0")
+        toast_bytes = store.run(lambda tx: tx.scalar(
+            "SELECT pg_relation_size(reltoastrelid) FROM pg_class WHERE relname = 'sweep_daily'"))
+        pd.testing.assert_frame_equal(load_sweep(store, "exp-a")[1], daily)
+    assert int(toast_bytes) == 0
