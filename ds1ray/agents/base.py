@@ -93,7 +93,15 @@ class Agent:
             raise TypeError(f"agent {self.id!r} has no handler for {batch.type}")
         handler(batch)
         out, self._outbox = self._outbox, []
-        return out
+        if len(out) < 2:
+            return out
+        # One batch per event type, rows in the order they were emitted: a handler that
+        # stops campaigns and then re-allocates emits CAMPAIGN_OPTIMIZED twice, and each
+        # batch would cost every subscriber a call per simulated day.
+        by_type: dict[str, list[EventBatch]] = {}
+        for emitted in out:
+            by_type.setdefault(emitted.type, []).append(emitted)
+        return [EventBatch.concat(same) for same in by_type.values()]
 
     def emit(self, event_type: str, run: ArrayLike, **columns: ArrayLike) -> None:
         """Publish a batch (nothing if it has no rows)."""

@@ -141,3 +141,21 @@ def test_in_a_cohort_killed_campaigns_had_spent_past_the_threshold_with_roas_bel
         assert revenue < target * spend, (run, product)
     killed = marketing.status == KILLED
     assert (world.budget[killed] == 0).all() and not world.listed[killed].any()
+
+
+def test_a_handler_that_kills_and_reallocates_publishes_one_campaign_optimized_batch(make_agent: MakeAgent) -> None:
+    ads = RecordingAds(1, 4)
+    agent = make_agent("marketing", [RunSpec("mk", 0, "k", {"marketing.kill_after_spend": 150.0,
+                                                           "marketing.kill_roas": 1.0,
+                                                           "marketing.allocation": "equal"})], {"ads": ads})
+    _start(agent, 1)
+    ads.spend[0, :3] = [20_000, 20_000, 10_000]
+    _sales(agent, 0, [15_000, 25_000, 0])
+    out = agent.handle(EventBatch.of("OPTIMIZATION_TICK", [0], day=1))
+    optimized = [b for b in out if b.type == "CAMPAIGN_OPTIMIZED"]
+    assert len(optimized) == 1
+    # The kill comes first, then the survivors' new shares, as they were emitted.
+    batch = optimized[0]
+    assert batch["status"][0] == KILLED and batch["product"][0] == 0 and batch["daily_budget_cents"][0] == 0
+    np.testing.assert_array_equal(batch["product"][1:], [1, 2])  # the survivors share the budget
+    np.testing.assert_array_equal(batch["daily_budget_cents"][1:], [BUDGET // 2, BUDGET // 2])

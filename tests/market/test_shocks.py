@@ -103,3 +103,13 @@ def test_a_runs_shocks_depend_on_its_seed_alone(config: Config) -> None:
     np.testing.assert_array_equal(together.traffic[17], alone.traffic[0])
     np.testing.assert_array_equal(together.cpm[17], alone.cpm[0])
     assert not all(np.array_equal(together.traffic[0], together.traffic[i]) for i in range(1, 50))
+
+
+def test_shocks_starting_the_same_day_are_announced_as_one_batch_per_event_type(config: Config) -> None:
+    plan = _plan(_scripted(config, (5, "viral_trend"), (5, "price_war"), (5, "market_crash")), runs=2, days=30)
+    batches = plan.announcements[5]
+    assert sorted(b.type for b in batches) == ["MARKET_CRASH", "MARKET_SHIFT"]
+    (shift,) = [b for b in batches if b.type == "MARKET_SHIFT"]
+    # Rows keep the order the shocks were planned in: one row per run and shock kind.
+    assert sorted(shift["kind"].tolist()) == ["price_war", "price_war", "viral_trend", "viral_trend"]
+    assert sorted(shift.run.tolist()) == [0, 0, 1, 1]
