@@ -38,29 +38,40 @@ def poisson(u: NDArray[np.float64], lam: NDArray[np.float64]) -> NDArray[np.int6
         z = ndtri(u[large])
         lam_l = lam[large]
         guess = np.maximum(np.floor(lam_l + np.sqrt(lam_l) * z + (z * z - 1.0) / 6.0 + 0.5), 0)
-        out[large] = _exact_quantile(guess, u[large], lambda k: pdtr(k, lam_l), upper=None)
+        out[large] = _exact_quantile(guess, u[large], lambda k, rows: pdtr(k, lam_l[rows]), upper=None)
     return out
 
 
-Cdf = Callable[[NDArray[np.float64]], NDArray[np.float64]]
+Cdf = Callable[[NDArray[np.float64], NDArray[np.intp]], NDArray[np.float64]]
+"""cdf(k, rows): the CDF at k of the distributions of `rows` (an index into the caller's arrays)."""
 
 
 def _exact_quantile(guess: NDArray[np.float64], u: NDArray[np.float64], cdf: Cdf,
                     upper: NDArray[np.float64] | None) -> NDArray[np.int64]:
-    """Step from `guess` to the smallest k with cdf(k) ≥ u (the approximation is rarely more than one off)."""
+    """Step from `guess` to the smallest k with cdf(k) ≥ u (the approximation is rarely more than one off).
+
+    Each step re-evaluates the CDF only for the rows that moved: a row that did
+    not move has the same answer, and the CDFs (SciPy's incomplete gamma and beta)
+    are the dearest part of a large cohort's day.
+    """
     k = guess.astype(np.float64)
+    rows = np.arange(k.size)
     for _ in range(_MAX_STEPS):
-        low = cdf(k) < u
+        low = cdf(k[rows], rows) < u[rows]
         if upper is not None:
-            low &= k < upper
-        if not low.any():
+            low &= k[rows] < upper[rows]
+        rows = rows[low]
+        if rows.size == 0:
             break
-        k += low
+        k[rows] += 1.0
+    rows = np.nonzero(k > 0)[0]
     for _ in range(_MAX_STEPS):
-        high = (k > 0) & (cdf(np.maximum(k - 1.0, 0.0)) >= u)
-        if not high.any():
+        high = cdf(np.maximum(k[rows] - 1.0, 0.0), rows) >= u[rows]
+        rows = rows[high]
+        if rows.size == 0:
             break
-        k -= high
+        k[rows] -= 1.0
+        rows = rows[k[rows] > 0]
     return k.astype(np.int64)
 
 
@@ -111,7 +122,8 @@ def binomial(u: NDArray[np.float64], n: NDArray[np.int64], p: NDArray[np.float64
         guess = np.clip(np.floor(mean + sd * z + (1.0 - 2.0 * pl) * (z * z - 1.0) / 6.0 + 0.5), 0, nl)
         n_int = n[large]
         # bdtr takes whole numbers of successes and trials (SciPy deprecates floats there).
-        out[large] = _exact_quantile(guess, u[large], lambda k: bdtr(k.astype(np.int64), n_int, pl), upper=nl)
+        out[large] = _exact_quantile(guess, u[large], lambda k, rows: bdtr(k.astype(np.int64), n_int[rows], pl[rows]),
+                                      upper=nl)
     return out
 
 
