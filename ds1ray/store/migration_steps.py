@@ -59,9 +59,6 @@ def daily_blobs_to_spans_sqlite(tx: Transaction) -> None:
     takes sweep_daily's place and the view, dropped so the rename does not trip
     over it, is recreated from its own definition.
     """
-    view = tx.execute(
-        "SELECT sql FROM sqlite_master WHERE type = 'view' AND name = 'sweep_daily_rows'"
-    ).fetchone()
     rows = tx.execute(
         "SELECT experiment_id, run_no, first_day, day_count, kpis FROM sweep_daily"
     ).fetchall()
@@ -70,10 +67,29 @@ def daily_blobs_to_spans_sqlite(tx: Transaction) -> None:
         "VALUES (%s, %s, %s, %s, %s)",
         (span for row in rows for span in _spans(*row)),
     )
+    _replace_daily_table(tx, "sweep_daily_0006")
+
+
+def daily_without_run_check_sqlite(tx: Transaction) -> None:
+    """0007 on SQLite: sweep_daily's rows move to the table without the foreign key."""
+    tx.execute("INSERT INTO sweep_daily_0007 (experiment_id, run_no, first_day, day_count, kpis) "
+               "SELECT experiment_id, run_no, first_day, day_count, kpis FROM sweep_daily")
+    _replace_daily_table(tx, "sweep_daily_0007")
+
+
+def _replace_daily_table(tx: Transaction, replacement: str) -> None:
+    """Put `replacement` in sweep_daily's place, keeping the view that reads it.
+
+    The view is dropped first (SQLite's rename checks every view against the
+    tables) and recreated from its own definition.
+    """
+    view = tx.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'view' AND name = 'sweep_daily_rows'"
+    ).fetchone()
     if view is not None:
         tx.execute("DROP VIEW sweep_daily_rows")
     tx.execute("DROP TABLE sweep_daily")
-    tx.execute("ALTER TABLE sweep_daily_0006 RENAME TO sweep_daily")
+    tx.execute(f"ALTER TABLE {replacement} RENAME TO sweep_daily")
     if view is not None:
         tx.execute(view[0])
 
@@ -95,4 +111,5 @@ def _spans(
 STEPS: dict[tuple[int, str], Callable[[Transaction], None]] = {
     (4, "sqlite"): daily_arrays_to_blobs_sqlite,
     (6, "sqlite"): daily_blobs_to_spans_sqlite,
+    (7, "sqlite"): daily_without_run_check_sqlite,
 }

@@ -73,8 +73,16 @@ class DailyGroup:
 
 
 @dataclass(frozen=True)
+class CohortRows:
+    """A cohort's rows as written: its runs' rows and its daily KPI matrices."""
+
+    run_rows: list[list[Any]]
+    groups: list[DailyGroup]
+
+
+@dataclass(frozen=True)
 class PreparedCohort:
-    """A validated cohort, turned into rows ready to write (nothing written yet)."""
+    """A validated cohort (nothing written yet); `rows()` builds what is written."""
 
     key: str
     run_ids: pd.Series
@@ -82,15 +90,26 @@ class PreparedCohort:
     daily_order: str
     runs_columns: list[list[str]]
     daily_columns: list[list[str]]
-    run_rows: list[list[Any]]
-    groups: list[DailyGroup]
+    runs: pd.DataFrame
+    daily: pd.DataFrame
+    checked: CheckedCohort
+
+    def rows(self) -> CohortRows:
+        # Built by the thread that writes the cohort, not up front: every check is
+        # done by then (prepare_cohort), and building the next cohort's rows
+        # overlaps the server's work on the previous one.
+        return CohortRows(
+            run_rows=_run_rows(self.runs, self.checked.parameters),
+            groups=_daily_groups(self.daily, self.checked, self.run_count),
+        )
 
 
 def prepare_cohort(runs: pd.DataFrame, daily: pd.DataFrame, cohort_key: str) -> PreparedCohort:
-    """Check one cohort against the result-table contract and build its rows."""
+    """Check one cohort against the result-table contract (writing needs nothing else)."""
     if not cohort_key or not isinstance(cohort_key, str):
         raise ValueError("cohort_key must be a non-empty string")
     checked = check_cohort(runs, daily)
+    _check_parameter_values(runs, checked.parameters)
     return PreparedCohort(
         key=cohort_key,
         run_ids=runs["run_id"],
@@ -98,9 +117,41 @@ def prepare_cohort(runs: pd.DataFrame, daily: pd.DataFrame, cohort_key: str) -> 
         daily_order=checked.daily_order,
         runs_columns=column_specs(runs),
         daily_columns=column_specs(daily),
-        run_rows=_run_rows(runs, checked.parameters),
-        groups=_daily_groups(daily, checked, len(runs)),
+        runs=runs,
+        daily=daily,
+        checked=checked,
     )
+
+
+def _check_parameter_values(runs: pd.DataFrame, parameters: list[str]) -> None:
+    """Parameters are stored as JSON: each value a number, string, boolean or missing.
+
+    Checked column by column (by dtype; value by value only for object columns),
+    so the JSON itself can be built later, while other cohorts are being written.
+    """
+    for name in parameters:
+        column = runs[name]
+        dtype = column.dtype
+        if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_integer_dtype(dtype) \
+                or isinstance(dtype, pd.StringDtype):
+            continue
+        if pd.api.types.is_float_dtype(dtype):
+            values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+            if np.isinf(values).any():
+                raise ValueError(f"runs: parameter {name!r} has an infinite value, "
+                                 f"which JSON cannot hold")
+            continue
+        if pd.api.types.is_object_dtype(dtype):
+            for value in column:
+                if value is None or value is pd.NA or value is pd.NaT \
+                        or isinstance(value, str | bool | int) \
+                        or (isinstance(value, float) and not np.isinf(value)):
+                    continue
+                raise ValueError(f"runs: parameter {name!r} has the value {value!r}; "
+                                 f"parameters must be numbers, strings, booleans or missing")
+            continue
+        raise ValueError(f"runs: parameter {name!r} has dtype {dtype}; parameters must be "
+                         f"numbers, strings, booleans or missing")
 
 
 def record_sweep_cohort(
@@ -233,10 +284,11 @@ def _record_prepared(
     committed runs instead.
     """
     plans = [planned_first_run_no]
+    rows = cohort.rows()
 
     def work(tx: Transaction) -> bool:
         plan = plans.pop() if plans else None
-        return _write_cohort(tx, store, experiment, manifest, cohort, plan)
+        return _write_cohort(tx, store, experiment, manifest, cohort, rows, plan)
 
     try:
         try:
@@ -272,6 +324,7 @@ def _write_cohort(
     experiment: str,
     manifest: Any,
     cohort: PreparedCohort,
+    rows: CohortRows,
     planned_first_run_no: int | None,
 ) -> bool:
     experiment_id = _claim_experiment(
@@ -298,10 +351,9 @@ def _write_cohort(
     if claimed is None:
         return False
     if tx.backend == "postgresql":
-        _copy_cohort(tx, experiment_id, first_run_no, cohort.key, cohort.run_rows, cohort.groups)
+        _copy_cohort(tx, experiment_id, first_run_no, cohort.key, rows.run_rows, rows.groups)
     else:
-        _insert_cohort(tx, experiment_id, first_run_no, cohort.key, cohort.run_rows,
-                       cohort.groups)
+        _insert_cohort(tx, experiment_id, first_run_no, cohort.key, rows.run_rows, rows.groups)
     return True
 
 
@@ -636,6 +688,14 @@ def _assemble_daily(
     secondary = np.where(row_is_day_major, row_run_nos, days)
     order = np.lexsort((secondary, primary, cohort_of_row))
     position = np.searchsorted(run_nos, row_run_nos[order])
+    # No foreign key ties daily rows to runs (migration 0007): check here.
+    stray = (position >= len(run_nos)) | (run_nos[np.minimum(position, len(run_nos) - 1)]
+                                          != row_run_nos[order]) if len(run_nos) else position >= 0
+    if stray.any():
+        raise UserError(
+            f"sweep_daily has daily KPIs of run number {int(row_run_nos[order][stray][0])}, which "
+            f"sweep_runs does not have: the store was changed outside ds1ray"
+        )
     data: dict[str, Any] = {}
     for name, spec in specs:
         dtype = restore_dtype(spec)

@@ -248,7 +248,7 @@ def test_sweeps_recorded_before_0006_load_back_bit_identical_in_spans(empty_url:
     daily.loc[126:129, "sessions"] = [2**31 - 1, -(2**31), -1, 0]
     migrate_store(empty_url, target=5)
     _write_sweep_as_version_5(empty_url, runs, daily)
-    assert migrate_store(empty_url).applied == ["0006_daily_chunks"]
+    assert migrate_store(empty_url).applied == ["0006_daily_chunks", "0007_daily_without_run_check"]
     with open_store(empty_url) as store:
         loaded_runs, loaded_daily = store.load_sweep("old")
         spans = store.run(lambda tx: tx.execute(

@@ -121,6 +121,29 @@ def test_frames_that_break_the_result_table_contract_are_refused_by_name(store: 
     assert count(store, "experiments") == 0
 
 
+def test_parameters_that_json_cannot_hold_are_refused_before_any_cohort_is_written(
+    store: Store,
+):
+    good, bad = make_cohort(0), make_cohort(1)
+    infinite = bad[0].assign(**{"marketing.allocation": np.inf})
+    with pytest.raises(ValueError, match=r"parameter 'marketing\.allocation' has an infinite"):
+        store.record_sweep_cohorts("e", MANIFEST, [(*good, "c0"), (infinite, bad[1], "c1")])
+    listed = bad[0].astype({"support.channel": object})
+    listed.at[2, "support.channel"] = ["email", "chat"]
+    with pytest.raises(ValueError, match=r"parameter 'support.channel' has the value \['email'"):
+        store.record_sweep_cohorts("e", MANIFEST, [(*good, "c0"), (listed, bad[1], "c1")])
+    stamped = bad[0].assign(started=pd.Timestamp("2026-01-05"))
+    with pytest.raises(ValueError, match="parameter 'started' has dtype datetime64"):
+        store.record_sweep_cohorts("e", MANIFEST, [(*good, "c0"), (stamped, bad[1], "c1")])
+    assert count(store, "sweep_runs") == 0
+    # Missing values of every kind are stored as JSON null.
+    missing = bad[0].astype({"support.channel": object})
+    missing.loc[0:2, "support.channel"] = [None, pd.NA, np.nan]
+    assert store.record_sweep_cohort("e", MANIFEST, missing, bad[1], "c1")
+    assert load_sweep(store, "e")[0]["support.channel"].isna().tolist()[:4] == [
+        True, True, True, False]
+
+
 def test_later_cohorts_must_keep_the_first_cohorts_columns(store: Store):
     runs, daily = make_cohort(0)
     store.record_sweep_cohort("exp-a", MANIFEST, runs, daily, "cohort-0")
@@ -198,3 +221,13 @@ def test_postgres_keeps_the_daily_rows_inline_without_toast(postgres_server: Pos
             "SELECT pg_relation_size(reltoastrelid) FROM pg_class WHERE relname = 'sweep_daily'"))
         pd.testing.assert_frame_equal(load_sweep(store, "exp-a")[1], daily)
     assert int(toast_bytes) == 0
+
+
+def test_daily_kpis_of_a_run_that_is_not_recorded_are_refused_on_loading(store: Store):
+    runs, daily = make_cohort(0)
+    store.record_sweep_cohort("exp-a", MANIFEST, runs, daily, "cohort-0")
+    store.run(lambda tx: tx.execute(
+        "INSERT INTO sweep_daily (experiment_id, run_no, first_day, day_count, kpis) "
+        "SELECT experiment_id, 99, first_day, day_count, kpis FROM sweep_daily WHERE run_no = 1"))
+    with pytest.raises(UserError, match="daily KPIs of run number 99, which sweep_runs does not"):
+        load_sweep(store, "exp-a")
