@@ -21,20 +21,29 @@ with a fixed id, recorded together with the time of the last tick, so a
 restarted coordinator neither skips nor repeats one. In staging, a daily tick
 also moves the simulated market to the new day and records what its ingress
 ports produced (customers, carriers, inbox) as outbox events.
+
+Live ingress: the ports served by live adapters whose platform must be pulled
+(Zendesk tickets, AfterShip shipments) are polled at every tick and every
+`ingress_interval` seconds (`ds1ray.live.ingress`); each port's rows are
+committed with its cursor in one transaction, under ids derived from the
+platform's ids, so a re-poll or a crash between poll and record neither loses
+nor repeats one.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import ray
 
-from ds1ray.adapters.live.ports import SHOP_PRODUCT, slot_of
+from ds1ray.adapters.live.ports import SHOP_PRODUCT, Unavailable, slot_of
 from ds1ray.bus import CohortBus
 from ds1ray.cohort import build_bus
 from ds1ray.config import Config
@@ -47,6 +56,8 @@ from ds1ray.live.agent_host import (
     derived_event_id,
     published_events,
 )
+from ds1ray.live.ingress import IngressPoller
+from ds1ray.live.polled import Polled
 from ds1ray.live.schedules import BusinessCalendar, Tick, business_start_date
 from ds1ray.store.events import EVENT_COLUMNS, Event, event_from_row
 from ds1ray.store.outbox import OutboxRelay, RelayReport
@@ -56,6 +67,8 @@ from ds1ray.store.transaction import Transaction
 log = logging.getLogger(__name__)
 
 LAST_TICK_KEY = "last_tick_at"
+INGRESS_INTERVAL_S = 60.0  # between polls of the live ingress ports (tickets, shipments)
+INGRESS_POLL_TIMEOUT_S = 300.0  # an adapter actor that answers no poll in this long counts as failed
 REFUND_REASON_RETURN = 0  # ds1ray.events.contracts.REFUND_REASON_CODES: a platform refund
 
 
@@ -191,6 +204,12 @@ def _mark_published(tx: Transaction, *, outbox_id: int) -> None:
                [tx.dialect.timestamp(tx.now()), outbox_id])
 
 
+def _poll_adapter(port: str) -> Polled | Unavailable:
+    """Ask the adapter actor of `port` for what its platform has new."""
+    actor = ray.get_actor(f"adapter:{port}", namespace=NAMESPACE)
+    return cast(Polled | Unavailable, ray.get(actor.poll.remote(), timeout=INGRESS_POLL_TIMEOUT_S))
+
+
 # The coordinator --------------------------------------------------------------------------
 
 class Coordinator:
@@ -205,11 +224,15 @@ class Coordinator:
         relay_interval: seconds between relay passes when the outbox is empty.
         max_attempts: deliveries of one event before it is dead-lettered.
         retry_base: seconds before the first retry of a failed delivery (then doubling).
+        ingress: the ports served by live adapter actors (`adapter:<port>`) whose platform is
+            polled for new rows (tickets, shipments), at every tick and every `ingress_interval`
+            seconds.
     """
 
     def __init__(self, config: Config, store_url: str, agent_ids: list[str], *,
                  market: str | None = None, background: bool = True, relay_interval: float = 0.2,
-                 max_attempts: int = 8, retry_base: float = 0.5) -> None:
+                 max_attempts: int = 8, retry_base: float = 0.5, ingress: Sequence[str] = (),
+                 ingress_interval: float = INGRESS_INTERVAL_S) -> None:
         self.store = open_store(store_url)
         self.agent_ids = list(agent_ids)
         self.market = market
@@ -226,6 +249,10 @@ class Coordinator:
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._last_tick = self._read_last_tick()
+        self.ingress = IngressPoller(self.store, {port: partial(_poll_adapter, port) for port in ingress},
+                                     run_id=LIVE_RUN_ID, escalation_id=derived_event_id)
+        self.ingress_interval = ingress_interval
+        self._next_ingress = 0.0  # the first loop pass polls at once
         if self.market is not None:
             self._record(self._open_market_day(self.calendar.day_of(datetime.now(UTC))))
         self._thread: threading.Thread | None = None
@@ -316,6 +343,20 @@ class Coordinator:
 
         self.store.run(record)
         self._last_tick = max(self._last_tick, tick.at)
+        if self.ingress.ports:
+            self._poll_ingress()
+
+    # Ingress --------------------------------------------------------------------------------
+
+    def poll_ingress(self) -> dict[str, int]:
+        """Poll every live ingress port now and record what it read (per port: new events, -1: failed)."""
+        with self._lock:
+            return self._poll_ingress()
+
+    def _poll_ingress(self) -> dict[str, int]:
+        report = self.ingress.poll_all()
+        self._next_ingress = time.monotonic() + self.ingress_interval
+        return report
 
     def _record(self, events: list[Event]) -> None:
         def record(tx: Transaction) -> None:
@@ -337,6 +378,8 @@ class Coordinator:
         while not self._stop.is_set():
             try:
                 self.due_ticks()
+                if self.ingress.ports and time.monotonic() >= self._next_ingress:
+                    self.poll_ingress()
                 moved = self.relay_once()
                 self.last_error = None
             except Exception as error:  # kept for `live status`; the loop must go on
@@ -374,6 +417,7 @@ class Coordinator:
             "delivered": dict(self.bus.delivered),
             "running": self._thread is not None and self._thread.is_alive(),
             "last_error": self.last_error,
+            "ingress": self.ingress.status(),
         }
 
     def ping(self) -> str:

@@ -36,7 +36,8 @@ from ds1ray.config import Config
 from ds1ray.errors import UserError
 from ds1ray.events.batch import EventBatch
 from ds1ray.live.agent_host import NAMESPACE, AgentHost
-from ds1ray.live.coordinator import Coordinator
+from ds1ray.live.coordinator import INGRESS_INTERVAL_S, Coordinator
+from ds1ray.live.polled import Polled
 from ds1ray.live.resilience import PlatformUnavailable
 from ds1ray.market.stack import Stacked
 from ds1ray.market.world import AiTask, World
@@ -161,6 +162,26 @@ class LiveAdapterHost:
             except PlatformUnavailable as error:
                 return Unavailable(error.platform, f"{error.reason or 'unavailable'}: {error}")
 
+    def poll(self) -> Polled | Unavailable:
+        """What the port's platform has new since the last recorded poll (the coordinator records it).
+
+        A port with a cursor or marks answers `pending()`, which writes nothing
+        (`ds1ray.live.polled`); one without (the shop: orders come by webhook)
+        answers its `poll()`, which must then be empty: rows without platform
+        ids could not be recorded once.
+        """
+        try:
+            if hasattr(self.port, "pending"):
+                polled: Polled = self.port.pending()
+                return polled
+            batches = self.port.poll()
+        except PlatformUnavailable as error:
+            return Unavailable(error.platform, f"{error.reason or 'unavailable'}: {error}")
+        if batches:
+            raise TypeError(f"the live {self.port_name} port's poll() answered rows, but it has no pending() "
+                            f"to give them platform ids")
+        return Polled(self.port_name)
+
     def breakers(self) -> dict[str, dict[str, Any]]:
         status = self.port.status()
         breaker: dict[str, Any] = status["breaker"]
@@ -269,7 +290,8 @@ class LiveInstance:
 def start_live(config: Config, *, store_url: str | None = None,
                live_adapters: Mapping[str, LiveAdapterSpec] | None = None,
                background: bool = True, relay_interval: float = 0.2, max_attempts: int = 8,
-               http: bool = True, port: int | None = None) -> LiveInstance:
+               http: bool = True, port: int | None = None,
+               ingress_interval: float = INGRESS_INTERVAL_S) -> LiveInstance:
     """Start the live business on the connected Ray cluster (see the module docstring)."""
     check_secrets(config)
     if http:
@@ -298,7 +320,8 @@ def start_live(config: Config, *, store_url: str | None = None,
     started += [f"agent:{agent_id}" for agent_id in agents]
     coordinator: Any = ray.remote(Coordinator).options(**_options(COORDINATOR)).remote(
         config, url, list(agents), market=MARKET_ACTOR, background=background,
-        relay_interval=relay_interval, max_attempts=max_attempts)
+        relay_interval=relay_interval, max_attempts=max_attempts,
+        ingress=[name for name in INGRESS_ORDER if name in specs], ingress_interval=ingress_interval)
     ray.get(coordinator.ping.remote())
     started.append(COORDINATOR)
     served = start_http(config, url, port) if http else None

@@ -181,3 +181,46 @@ def test_a_paid_shopify_order_is_fulfilled_once_through_the_live_ports_and_the_k
     breakers = live_status()["breakers"]
     assert {"shopify", "supplier", "meta", "ai"} <= set(breakers)
     assert {breaker["state"] for breaker in breakers.values()} == {"closed"}
+
+
+def test_a_helpdesk_ticket_and_a_shipment_are_polled_into_the_agents_once_each(
+        live: tuple[LiveInstance, Store], platforms: dict[str, PlatformServer]) -> None:
+    """Continues the business of the test above: order #1001 is paid and placed with the supplier."""
+    _, store = live
+    zendesk, aftership = platforms["email"], platforms["shipping"]
+    assert isinstance(zendesk, ZendeskServer) and isinstance(aftership, AfterShipServer)
+    paid = store.run(lambda tx: tx.scalar("SELECT COUNT(*) FROM event_log WHERE type = 'ORDER_PAID'"))
+    assert int(paid) >= 1, "the order of the test above must be paid first (run the module, not this test alone)"
+
+    ticket = zendesk.receive("Where is my order #1001?", "I paid a few days ago and have heard nothing since.")
+    aftership.trackings["trk-live-1"] = {
+        "id": "trk-live-1", "tracking_number": "9400100000000000007301", "slug": "usps",
+        "order_id": str(ORDER["id"]), "title": None, "tag": "InTransit", "subtag": "InTransit_001"}
+    coordinator = ray.get_actor("coordinator", namespace=NAMESPACE)
+    first = ray.get(coordinator.poll_ingress.remote(), timeout=120)
+    again = ray.get(coordinator.poll_ingress.remote(), timeout=120)
+    # The background loop may have polled in between: what matters is one event each, over both polls.
+    assert first["email"] + again["email"] <= 1 and first["shipping"] + again["shipping"] <= 1
+    assert set(again) == {"trends", "shop", "shipping", "email"} & set(live_ports())
+    assert all(new == 0 for new in again.values())  # polled again: nothing is new
+    wait_until_drained(store)
+
+    replies = zendesk.comments[ticket][1:]  # the first comment is the customer's message
+    assert len(replies) == 1 and replies[0]["public"] is True and f"your order {ORDER['id']}" in replies[0]["body"]
+    shipped_id = "aftership:trk-live-1:shipped"
+
+    def effects(tx: Any) -> tuple[list[str], list[tuple[str, str]]]:
+        logged = [str(r[0]) for r in tx.execute(
+            "SELECT event_id FROM event_log WHERE type IN ('TICKET_CREATED', 'SUPPLIER_SHIPPED') "
+            "AND source IN ('zendesk', 'aftership') ORDER BY event_id").fetchall()]
+        marks = [(str(h), str(e)) for h, e in tx.execute(
+            "SELECT handler, event_id FROM processed_events WHERE event_id IN (%s, %s) ORDER BY handler, event_id",
+            [shipped_id, f"zendesk-ticket:{ticket}"]).fetchall()]
+        return logged, marks
+
+    logged, marks = store.run(effects)
+    assert logged == [shipped_id, f"zendesk-ticket:{ticket}"]
+    assert ("agent:ops", shipped_id) in marks and ("agent:support", f"zendesk-ticket:{ticket}") in marks
+    assert len(marks) == len(set(marks))
+    ingress = live_status()["coordinator"]["ingress"]
+    assert ingress["recorded"]["email"] == ingress["recorded"]["shipping"] == 1 and ingress["outages"] == {}

@@ -5,10 +5,14 @@ e-mail channel), and a public comment on a ticket is e-mailed to the customer.
 So both directions go through the Zendesk client, and the IMAP/SMTP clients
 are not needed while a helpdesk is in front of the mailbox.
 
-In: `poll()` reads the cursor-based incremental ticket export from the stored
-cursor (`live_settings`, key `zendesk_ticket_cursor`; the first poll starts at
-`options.start_time`, default: now) and turns each ticket it has not seen into
-one TICKET_CREATED row. Our ticket id is Zendesk's ticket id; the mapping
+In: `pending()` reads the cursor-based incremental ticket export from the
+recorded cursor (`live_settings`, key `zendesk_ticket_cursor`; the first poll
+starts at `options.start_time`, default: now) and turns each ticket it has not
+seen into one TICKET_CREATED row, event id `zendesk-ticket:<Zendesk id>`. It
+writes nothing: the advanced cursor and the new tickets' mappings come back as
+the answer's checkpoint (`ds1ray.live.polled.Polled`), which the coordinator
+commits with the events; `poll()` writes the checkpoint itself (for a caller
+that records the rows on its own). Our ticket id is Zendesk's ticket id; the mapping
 (kind `support_ticket`, slot = our id) records what the ticket is about, and a
 ticket already mapped (seen before, or one we opened) is not announced again,
 so a reply, which changes the ticket, or a re-read page does not repeat it.
@@ -46,18 +50,28 @@ from typing import Any
 import httpx
 import numpy as np
 
-from ds1ray.adapters.live.ports import SHOP_PRODUCT, KeyedPort, PlatformId, PlatformIds, PortContext, slot_of
+from ds1ray.adapters.live.ports import (
+    NOT_TIERED,
+    SHOP_PRODUCT,
+    KeyedPort,
+    PlatformId,
+    PlatformIds,
+    PortContext,
+    slot_of,
+)
 from ds1ray.adapters.live.zendesk import Ticket, Zendesk
 from ds1ray.adapters.ports import I64
 from ds1ray.errors import UserError
 from ds1ray.events.batch import EventBatch
 from ds1ray.events.contracts import CUSTOMER_TICKET_REASONS, OPS_TICKET_IDS, TICKET_REASON_CODES
 from ds1ray.live.email_intake import ORDER_NAME_RE
+from ds1ray.live.polled import Polled
 from ds1ray.store.store import Store
 from ds1ray.store.transaction import Transaction
 
 SUPPORT_TICKET = "support_ticket"
 CURSOR_KEY = "zendesk_ticket_cursor"
+ZENDESK = "zendesk"
 OUTBOUND_TAG = "ds1_outbound"
 ORDER_TAG = re.compile(r"^ds1_order_(\d+)$")
 REASON_TAG = "ds1_reason_"
@@ -90,6 +104,11 @@ def reason_of(ticket: Ticket) -> str:
             return tag[len(REASON_TAG):]
     text = f"{ticket.subject}\n{ticket.description}"
     return next((reason for reason, words in _REASON_WORDS if words.search(text)), "question")
+
+
+def ticket_event_id(ticket_id: int) -> str:
+    """The TICKET_CREATED event id of a Zendesk ticket: one event per ticket, however often read."""
+    return f"zendesk-ticket:{ticket_id}"
 
 
 def reply_tag(key: str) -> str:
@@ -149,7 +168,18 @@ class LiveEmail(KeyedPort):
     # In -----------------------------------------------------------------------------------
 
     def poll(self) -> list[EventBatch]:
-        """TICKET_CREATED for each ticket the helpdesk received since the last poll."""
+        """TICKET_CREATED for each new ticket, its checkpoint written at once (see `pending`)."""
+        polled = self.pending()
+        self.store.run(polled.checkpoint)
+        return polled.batches
+
+    def pending(self) -> Polled:
+        """TICKET_CREATED for each ticket the helpdesk received since the last recorded poll.
+
+        Writes nothing: the advanced cursor and the tickets' mappings are the
+        answer's checkpoint, which the coordinator commits with the events
+        (`ds1ray.live.polled.record_polled`), so a crash in between re-reads them.
+        """
         known = {record.platform_id for record in self.ids.of_kind(SUPPORT_TICKET)}
         cursor = self.store.run(lambda tx: tx.scalar(
             "SELECT value FROM live_settings WHERE key = %s", [CURSOR_KEY]))
@@ -165,15 +195,15 @@ class LiveEmail(KeyedPort):
             if page.end_of_stream or not page.tickets:
                 break
         rows = [self._row(ticket) for ticket in new.values()]
-        for ticket, row in zip(new.values(), rows, strict=True):
-            self.ids.put(SUPPORT_TICKET, ticket.id, str(ticket.id), order_id=row["order_id"],
-                         reason=TICKET_REASON_CODES[row["reason"]])
-        if cursor is not None:
-            self.store.run(lambda tx: _save_cursor(tx, str(cursor)))
+        mappings = [PlatformId(SUPPORT_TICKET, ticket.id, NOT_TIERED, str(ticket.id),
+                               {"order_id": row["order_id"], "reason": TICKET_REASON_CODES[row["reason"]]})
+                    for ticket, row in zip(new.values(), rows, strict=True)]
+        settings = {} if cursor is None else {CURSOR_KEY: str(cursor)}
         if not rows:
-            return []
+            return Polled(ZENDESK, settings=settings)
         columns = {name: np.array([row[name] for row in rows], np.int64) for name in rows[0]}
-        return [EventBatch.of("TICKET_CREATED", np.zeros(len(rows), np.int64), **columns)]
+        return Polled(ZENDESK, [EventBatch.of("TICKET_CREATED", np.zeros(len(rows), np.int64), **columns)],
+                      [ticket_event_id(ticket.id) for ticket in new.values()], settings, mappings)
 
     def _row(self, ticket: Ticket) -> dict[str, int]:
         order = self.store.run(lambda tx: _order_of(tx, ticket))
@@ -184,11 +214,6 @@ class LiveEmail(KeyedPort):
 
     def status(self) -> dict[str, Any]:
         return self.client.http.resilience.status()
-
-
-def _save_cursor(tx: Transaction, cursor: str) -> None:
-    tx.execute("INSERT INTO live_settings (key, value) VALUES (%s, %s) "
-               "ON CONFLICT (key) DO UPDATE SET value = excluded.value", [CURSOR_KEY, cursor])
 
 
 def _order_of(tx: Transaction, ticket: Ticket) -> tuple[int, int, int] | None:

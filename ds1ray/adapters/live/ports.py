@@ -87,14 +87,7 @@ class PlatformIds:
 
     def put(self, kind: str, slot: int, platform_id: str, *, tier: int = NOT_TIERED,
             **attributes: Any) -> None:
-        def upsert(tx: Transaction) -> None:
-            tx.execute(
-                "INSERT INTO live_platform_ids (kind, slot, tier, platform_id, attributes) "
-                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (kind, slot, tier) DO UPDATE SET "
-                "platform_id = excluded.platform_id, attributes = excluded.attributes",
-                [kind, slot, tier, platform_id, json.dumps(attributes, sort_keys=True)])
-
-        self.store.run(upsert)
+        self.store.run(lambda tx: put_platform_id(tx, PlatformId(kind, slot, tier, platform_id, attributes)))
 
     def of_kind(self, kind: str) -> list[PlatformId]:
         rows = self.store.run(lambda tx: tx.execute(
@@ -103,6 +96,16 @@ class PlatformIds:
         return [PlatformId(kind, int(slot), int(tier), str(pid), json.loads(attrs))
                 for slot, tier, pid, attrs in rows]
 
+
+
+def put_platform_id(tx: Transaction, record: PlatformId) -> None:
+    """Insert or replace one mapping, inside the caller's transaction."""
+    tx.execute(
+        "INSERT INTO live_platform_ids (kind, slot, tier, platform_id, attributes) "
+        "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (kind, slot, tier) DO UPDATE SET "
+        "platform_id = excluded.platform_id, attributes = excluded.attributes",
+        [record.kind, record.slot, record.tier, record.platform_id,
+         json.dumps(record.attributes, sort_keys=True)])
 
 
 def slot_of(tx: Transaction, kind: str, platform_id: str) -> int | None:

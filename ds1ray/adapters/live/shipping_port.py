@@ -8,8 +8,12 @@ too). `poll()` pages through the account's trackings and records each one of
 ours in `live_platform_ids` as kind `shipment` (slot = our order id,
 platform id = AfterShip's tracking id, with the tracking number and courier
 slug); the first time a recorded tracking has left `Pending`/`InfoReceived` it
-becomes one SUPPLIER_SHIPPED (marked `shipped` in the same record, so a poll
-repeated after a restart does not announce it again).
+becomes one SUPPLIER_SHIPPED, event id `aftership:<tracking id>:shipped`
+(marked `shipped` in the same record, so a poll repeated after a restart does
+not announce it again). `pending()` writes none of these records: they come
+back as the answer's checkpoint (`ds1ray.live.polled.Polled`), which the
+coordinator commits with the events, so a crash in between loses no shipment;
+`poll()` writes the checkpoint itself.
 
 `track()` reads a recorded order's tracking and answers its tag as an index of
 `ds1ray.market.world.TRACKING_TAGS`; an order AfterShip has not reported yet is
@@ -26,18 +30,25 @@ import httpx
 import numpy as np
 
 from ds1ray.adapters.live.aftership import AfterShip, Tracking, TrackingTag
-from ds1ray.adapters.live.ports import KeyedPort, PlatformId, PlatformIds, PortContext
+from ds1ray.adapters.live.ports import NOT_TIERED, KeyedPort, PlatformId, PlatformIds, PortContext
 from ds1ray.adapters.ports import I64
 from ds1ray.events.batch import EventBatch
+from ds1ray.live.polled import Polled
 from ds1ray.market.world import TRACKING_TAGS
 from ds1ray.store.store import Store
 from ds1ray.store.transaction import Transaction
 
 SHIPMENT = "shipment"
+AFTERSHIP = "aftership"
 NOT_SHIPPED = {TrackingTag.PENDING, TrackingTag.INFO_RECEIVED}
 _FOLDED = {TrackingTag.ATTEMPT_FAIL: "OutForDelivery", TrackingTag.AVAILABLE_FOR_PICKUP: "OutForDelivery",
            TrackingTag.EXPIRED: "Exception"}
 UNKNOWN = -1  # product, supplier or delivery day DS1 has no record of
+
+
+def shipped_event_id(tracking_id: str) -> str:
+    """The SUPPLIER_SHIPPED event id of an AfterShip tracking: one event per shipment."""
+    return f"aftership:{tracking_id}:shipped"
 
 
 def tag_index(tag: TrackingTag) -> int:
@@ -74,9 +85,21 @@ class LiveShipping(KeyedPort):
         return tags
 
     def poll(self) -> list[EventBatch]:
-        """SUPPLIER_SHIPPED for each of our orders AfterShip newly reports on its way."""
+        """SUPPLIER_SHIPPED for each newly shipped order, its checkpoint written at once (see `pending`)."""
+        polled = self.pending()
+        self.store.run(polled.checkpoint)
+        return polled.batches
+
+    def pending(self) -> Polled:
+        """SUPPLIER_SHIPPED for each of our orders AfterShip newly reports on its way.
+
+        Writes nothing: the trackings' records (and their `shipped` marks) are
+        the answer's checkpoint, which the coordinator commits with the events
+        (`ds1ray.live.polled.record_polled`), so a crash in between re-reads them.
+        """
         shipments = self._shipments()
         shipped: list[tuple[int, Tracking]] = []
+        records: list[PlatformId] = []
         cursor: str | None = None
         while True:
             page, cursor = self.client.list_trackings(cursor=cursor, limit=self.page_size)
@@ -88,20 +111,23 @@ class LiveShipping(KeyedPort):
                 done = known is not None and bool(known.attributes.get("shipped"))
                 on_its_way = tracking.tag not in NOT_SHIPPED
                 if known is None or (on_its_way and not done):
-                    self.ids.put(SHIPMENT, order, tracking.id, tracking_number=tracking.tracking_number,
-                                 slug=tracking.slug, shipped=done or on_its_way)
+                    records.append(PlatformId(SHIPMENT, order, NOT_TIERED, tracking.id, {
+                        "tracking_number": tracking.tracking_number, "slug": tracking.slug,
+                        "shipped": done or on_its_way}))
                 if on_its_way and not done:
                     shipped.append((order, tracking))
             if cursor is None:
                 break
         if not shipped:
-            return []
+            return Polled(AFTERSHIP, platform_ids=records)
         orders = [order for order, _ in shipped]
         placed = [self._placement(order) for order in orders]
-        return [EventBatch.of(
+        batch = EventBatch.of(
             "SUPPLIER_SHIPPED", np.zeros(len(orders), np.int64), order_id=np.array(orders, np.int64),
             product=np.array([p for p, _ in placed], np.int64), supplier=np.array([s for _, s in placed], np.int64),
-            delivery_day=np.full(len(orders), UNKNOWN, np.int64))]
+            delivery_day=np.full(len(orders), UNKNOWN, np.int64))
+        return Polled(AFTERSHIP, [batch], [shipped_event_id(tracking.id) for _, tracking in shipped],
+                      platform_ids=records)
 
     def _placement(self, order: int) -> tuple[int, int]:
         """(product slot, supplier tier) of the fulfilment ops placed for `order`, from the log."""

@@ -30,6 +30,7 @@ from ds1ray.adapters.live.ports import KeyedPort, PlatformIds, PortContext
 from ds1ray.adapters.ports import F64, I64
 from ds1ray.errors import UserError
 from ds1ray.events.batch import EventBatch
+from ds1ray.live.polled import Polled
 
 TREND_PRODUCT = "trend_product"
 
@@ -133,6 +134,11 @@ class LiveTrends(KeyedPort):
         """Nothing: a trend feed has no market news; crashes and shifts come from the operator
         (USER_COMMAND) in live, and only the simulated market announces them."""
         return []
+
+    def pending(self) -> Polled:
+        """Nothing, as `poll()`: a feed is read when the agents ask (`candidates`), so it has no
+        cursor to advance."""
+        return Polled("source:trends")
 
     def status(self) -> dict[str, Any]:
         return {**self.source.http.resilience.status(), "unplaced": self.unplaced}
