@@ -35,7 +35,7 @@ from ds1ray.cohort import INGRESS_ORDER
 from ds1ray.config import Config
 from ds1ray.errors import UserError
 from ds1ray.events.batch import EventBatch
-from ds1ray.live.agent_host import NAMESPACE, AgentHost
+from ds1ray.live.agent_host import NAMESPACE, AgentHost, load_snapshot, save_snapshot
 from ds1ray.live.coordinator import INGRESS_INTERVAL_S, Coordinator
 from ds1ray.live.polled import Polled
 from ds1ray.live.resilience import PlatformUnavailable
@@ -57,6 +57,10 @@ ACTOR_OPTIONS: dict[str, Any] = {
 
 # Adapter actors ---------------------------------------------------------------------------------
 
+# Port methods that only read the market: nothing to commit after them.
+_MARKET_READS = frozenset({"balance", "insights", "quotes", "in_stock", "prices", "candidates", "track"})
+
+
 class StagingMarket:
     """The simulated market for a cohort of one, behind the eight mock ports (staging).
 
@@ -64,9 +68,17 @@ class StagingMarket:
     crash gets the supplier's first answer, as a real supplier's idempotency
     key would. `placements` counts the orders the supplier really placed, per
     order id (the reliability tests read it).
+
+    With a store, the market is the outside world's record as a real platform
+    keeps its own: after every call that changes it (and every new day) its
+    state is committed to `live_agent_snapshots` under `adapter:market`, and a
+    restarted actor takes it back. A call that died before its commit is retried
+    by Ray with the same idempotency key against the last committed state, so it
+    takes effect once.
     """
 
-    def __init__(self, config: Config, horizon_days: int = STAGING_HORIZON_DAYS) -> None:
+    def __init__(self, config: Config, horizon_days: int = STAGING_HORIZON_DAYS,
+                 store_url: str | None = None) -> None:
         products, fixtures = config.seeds.products, config.seeds.ai_fixtures
         self.world = World(
             market=Stacked([config.bootstrap.market]),
@@ -81,14 +93,31 @@ class StagingMarket:
         self.placements: Counter[int] = Counter()
         self.requests: Counter[int] = Counter()
         self._polled: dict[int, list[EventBatch]] = {}
+        self.store = open_store(store_url) if store_url else None
+        saved = load_snapshot(self.store, MARKET_ACTOR) if self.store is not None else None
+        if saved is not None:
+            self.world, self.placements, self.requests, self._polled = (
+                saved["world"], saved["placements"], saved["requests"], saved["polled"])
+            self.ports = mock_ports(self.world)
+
+    def _commit(self, cause: str) -> None:
+        if self.store is None:
+            return
+        state = {"world": self.world, "placements": self.placements, "requests": self.requests,
+                 "polled": self._polled}
+        self.store.run(lambda tx: save_snapshot(tx, MARKET_ACTOR, state, cause))
 
     def slots(self) -> int:
         return int(self.world.catalog.slots)
 
     def call(self, key: str | None, port: str, method: str, *args: Any) -> Any:
         if port == "supplier" and method == "place_orders":
-            return self._place_orders(*args)
-        return getattr(self.ports[port], method)(*args)
+            answer = self._place_orders(*args)
+        else:
+            answer = getattr(self.ports[port], method)(*args)
+        if method not in _MARKET_READS:
+            self._commit(key or f"{port}.{method}")
+        return answer
 
     def _place_orders(self, *args: Any) -> Any:
         placements = self.world.placements
@@ -115,6 +144,7 @@ class StagingMarket:
         self.world.begin_day(day)
         polled = [batch for port in INGRESS_ORDER for batch in self.ports[port].poll()]
         self._polled = {day: polled}
+        self._commit(f"day:{day}")
         return polled
 
     def kpis(self) -> dict[str, Any]:
@@ -305,7 +335,7 @@ def start_live(config: Config, *, store_url: str | None = None,
     migrate_store(url)  # the runtime's tables too (migration 0005)
 
     env = {spec.secret_env: _env(spec.secret_env) for spec in specs.values() if spec.secret_env}
-    market: Any = ray.remote(StagingMarket).options(**_options(MARKET_ACTOR)).remote(config)
+    market: Any = ray.remote(StagingMarket).options(**_options(MARKET_ACTOR)).remote(config, store_url=url)
     slots = int(ray.get(market.slots.remote()))
     started: list[str] = [MARKET_ACTOR]
     for name, spec in specs.items():
