@@ -167,10 +167,27 @@ def run_status(args: argparse.Namespace) -> int:
     print(f"queues: outbox pending {c['outbox_pending']}, dead letters {c['dead_letters']}")
     print(f"relay: published {c['published']}, failed deliveries {c['failed_deliveries']}, "
           f"dead-lettered {c['relay_dead_lettered']}, running {c['running']}")
+    line = ingress_line(c.get("ingress") or {})
+    if line:
+        print(line)
     print(f"business day {c['day']}, last tick {c['last_tick_at']}")
     if c["last_error"]:
         print(f"last relay error: {c['last_error']}")
     return 0
+
+
+def ingress_line(ingress: dict[str, Any]) -> str:
+    """The live ingress ports' polls, records and failures, on one line ('' when none is live)."""
+    if not ingress.get("ports"):
+        return ""
+    parts = []
+    for port in ingress["ports"]:
+        part = f"{port} {ingress['recorded'].get(port, 0)} recorded"
+        unavailable, failed = ingress["unavailable"].get(port, 0), ingress["failed"].get(port, 0)
+        if unavailable or failed:
+            part += f" ({unavailable} unavailable, {failed} failed)"
+        parts.append(part)
+    return f"ingress: {ingress['polls']} polls; " + ", ".join(parts)
 
 
 def _print_breakers(breakers: dict[str, Any]) -> None:

@@ -46,3 +46,12 @@ def test_live_up_status_and_down_run_the_staging_instance_and_leave_nothing_behi
     assert not (tmp_path / "address").exists()
     gone = ds1ray("live", "status", env=env)
     assert gone.returncode == 2 and "no live Ray cluster is known" in gone.stderr
+
+
+def test_live_status_names_each_ingress_port_with_its_records_and_failures() -> None:
+    from ds1ray.live.cli import ingress_line
+
+    line = ingress_line({"ports": ["email", "shipping"], "polls": 7, "recorded": {"email": 3},
+                         "unavailable": {"shipping": 2}, "failed": {}})
+    assert line == "ingress: 7 polls; email 3 recorded, shipping 0 recorded (2 unavailable, 0 failed)"
+    assert ingress_line({"ports": [], "polls": 0}) == ""
