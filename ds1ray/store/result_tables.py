@@ -114,22 +114,52 @@ def check_cohort(runs: pd.DataFrame, daily: pd.DataFrame) -> CheckedCohort:
             raise ValueError(f"daily: column {column!r} has counts outside the 32-bit range "
                              f"the store keeps daily counts in")
 
-    # Factorising the daily run ids (hashing each distinct id once) is an order of
-    # magnitude faster than looking every one of millions of rows up in the runs.
-    codes, distinct = pd.factorize(daily["run_id"])
-    distinct_positions = pd.Index(run_ids.astype(object)).get_indexer(
-        pd.Index(distinct).astype(object)
-    )
-    if (distinct_positions < 0).any():
-        stray = distinct[int(np.flatnonzero(distinct_positions < 0)[0])]
-        raise ValueError(f"daily: run_id {stray!r} is not in runs")
-    positions = distinct_positions[codes].astype(np.int64)
+    positions = _regular_run_positions(daily["run_id"], run_ids)
+    if positions is None:
+        positions = _run_positions(daily["run_id"], run_ids)
     days = daily["day"].to_numpy(dtype=np.int64)
     order = _daily_order(positions, days)
     run_major = None if order == RUN_MAJOR else np.lexsort((days, positions))
     _check_contiguous_days(positions, days, run_major, run_ids)
     parameters = [str(c) for c in runs.columns if c not in RUN_FIXED_COLUMNS]
     return CheckedCohort(parameters, positions, order, run_major)
+
+
+def _regular_run_positions(daily_ids: pd.Series, run_ids: pd.Series) -> np.ndarray | None:
+    """The run of each daily row when every run has the same number of rows, in runs
+    order (run by run, or day by day); None otherwise.
+
+    A sweep's daily frame is laid out like this; one vectorised comparison with the
+    run ids repeated (or tiled) confirms it, far cheaper than hashing every row.
+    """
+    count = len(run_ids)
+    if count == 0 or len(daily_ids) % count:
+        return None
+    per_run = len(daily_ids) // count
+    numbers = np.arange(count, dtype=np.int64)
+    for layout in (np.repeat, np.tile):
+        expected = run_ids.iloc[layout(numbers, per_run)].reset_index(drop=True)
+        try:
+            same = daily_ids.reset_index(drop=True).eq(expected)
+        except (TypeError, ValueError):  # e.g. categoricals of other categories
+            return None
+        if same.to_numpy(dtype=bool, na_value=False).all():
+            return layout(numbers, per_run)
+    return None
+
+
+def _run_positions(daily_ids: pd.Series, run_ids: pd.Series) -> np.ndarray:
+    """The run of each daily row, any layout."""
+    # Factorising the daily run ids (hashing each distinct id once) is an order of
+    # magnitude faster than looking every one of millions of rows up in the runs.
+    codes, distinct = pd.factorize(daily_ids)
+    distinct_positions = pd.Index(run_ids.astype(object)).get_indexer(
+        pd.Index(distinct).astype(object)
+    )
+    if (distinct_positions < 0).any():
+        stray = distinct[int(np.flatnonzero(distinct_positions < 0)[0])]
+        raise ValueError(f"daily: run_id {stray!r} is not in runs")
+    return distinct_positions[codes].astype(np.int64)
 
 
 def _daily_order(positions: np.ndarray, days: np.ndarray) -> str:

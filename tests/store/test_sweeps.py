@@ -12,6 +12,7 @@ import pytest
 from ds1ray.errors import UserError
 from ds1ray.store import Store, Transaction, load_sweep, open_store
 from ds1ray.store import sweeps as sweeps_module
+from ds1ray.store.result_tables import check_cohort
 
 from .conftest import PostgresServer
 from .frames import make_cohort
@@ -231,3 +232,19 @@ def test_daily_kpis_of_a_run_that_is_not_recorded_are_refused_on_loading(store: 
         "SELECT experiment_id, 99, first_day, day_count, kpis FROM sweep_daily WHERE run_no = 1"))
     with pytest.raises(UserError, match="daily KPIs of run number 99, which sweep_runs does not"):
         load_sweep(store, "exp-a")
+
+
+def test_daily_run_ids_of_other_dtypes_or_irregular_layouts_still_find_their_runs(store: Store):
+    runs, daily = make_cohort(0, runs=3, days=4)
+    as_objects = daily.astype({"run_id": object})
+    store.record_sweep_cohort("exp-a", MANIFEST, runs, as_objects, "cohort-0")
+    pd.testing.assert_frame_equal(load_sweep(store, "exp-a")[1], as_objects)
+    # Runs of different lengths, and run ids that are categories of another set.
+    runs, daily = make_cohort(1, runs=3, days=4)
+    daily = daily[(daily["run_id"] != "c1-r1") | (daily["day"] < 2)].reset_index(drop=True)
+    categorical_runs = runs.astype({"run_id": pd.CategoricalDtype(["c1-r0", "c1-r1", "c1-r2"])})
+    categorical_daily = daily.astype({"run_id": pd.CategoricalDtype(["c1-r2", "c1-r1", "c1-r0"])})
+    checked = check_cohort(categorical_runs, categorical_daily)
+    assert checked.run_positions.tolist() == [0] * 4 + [1] * 2 + [2] * 4
+    with pytest.raises(ValueError, match="run_id 'c1-r9' is not in runs"):
+        check_cohort(runs, daily.replace({"run_id": {"c1-r2": "c1-r9"}}))
