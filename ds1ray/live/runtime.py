@@ -302,6 +302,27 @@ def plan_adapters(config: Config, live: Mapping[str, LiveAdapterSpec] | None = N
     return specs
 
 
+def check_live_ports(config: Config, specs: Mapping[str, LiveAdapterSpec], store_url: str) -> None:
+    """Build every live port once here, before any actor starts, so a bad or missing option is one
+    error naming the overlay key (in an actor it would be a traceback and a half-started instance).
+
+    Building a port opens no connection to its platform, so this needs no network.
+    """
+    import os
+
+    store = open_store(store_url)
+    try:
+        for port, spec in specs.items():
+            try:
+                build_live_port(port, PortContext(
+                    base_url=spec.base_url, secret=os.environ.get(spec.secret_env, ""), store=store, slots=1,
+                    guard=spec.guard, timeout_s=spec.timeout_s, options=dict(spec.options)))
+            except (UserError, ValueError) as error:
+                raise UserError(f"{config.overlay}: {error}") from None
+    finally:
+        store.close()
+
+
 def _options(name: str, **extra: Any) -> dict[str, Any]:
     return {"name": name, **ACTOR_OPTIONS, **extra}
 
@@ -334,6 +355,7 @@ def start_live(config: Config, *, store_url: str | None = None,
     specs = plan_adapters(config, live_adapters)
     migrate_store(url)  # the runtime's tables too (migration 0005)
 
+    check_live_ports(config, specs, url)
     env = {spec.secret_env: _env(spec.secret_env) for spec in specs.values() if spec.secret_env}
     market: Any = ray.remote(StagingMarket).options(**_options(MARKET_ACTOR)).remote(config, store_url=url)
     slots = int(ray.get(market.slots.remote()))

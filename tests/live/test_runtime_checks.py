@@ -79,3 +79,20 @@ def test_a_live_port_without_a_live_adapter_is_refused_naming_the_port(
     monkeypatch.setattr(runtime, "live_ports", lambda: ("supplier",))
     with pytest.raises(UserError, match=r"adapters\.ai\.mode is live.*only for supplier"):
         plan_adapters(load_config("overlays/bootstrap.live.yaml"))
+
+
+def test_a_live_port_missing_an_option_is_refused_before_any_actor_starts(tmp_path: Path) -> None:
+    from ds1ray.live.runtime import LiveAdapterSpec, check_live_ports
+    from ds1ray.store.store import migrate_store
+
+    url = f"sqlite:///{tmp_path / 'live.sqlite3'}"
+    migrate_store(url)
+    config = load_config(overlay="overlays/bootstrap.live.yaml")
+    shop = "https://example.myshopify.com/admin/api/2024-10"
+    with pytest.raises(UserError) as refused:
+        check_live_ports(config, {"shop": LiveAdapterSpec("shop", shop, "SHOPIFY_ACCESS_TOKEN")}, url)
+    message = str(refused.value)
+    assert "bootstrap.live.yaml" in message and "adapters.shop.options.opening_cash_cents" in message
+    # With the option the same port builds (no network is touched).
+    check_live_ports(config, {"shop": LiveAdapterSpec("shop", shop, "SHOPIFY_ACCESS_TOKEN",
+                                                      options={"opening_cash_cents": "500000"})}, url)
