@@ -1,10 +1,10 @@
 """PostgreSQL binary COPY, built and parsed with NumPy instead of per-value Python.
 
 The daily KPIs of a cohort are a few million numbers; formatting them one by
-one in Python would dominate the write. A run's daily KPIs are one bytea of
-big-endian values, so rows whose runs have the same number of days have the
-same width in COPY's binary format, and a block of rows is one NumPy byte
-matrix: constant length words broadcast, big-endian values copied in.
+one in Python would dominate the write. A row's daily KPIs (a run's span of
+days) are one bytea of big-endian values, so rows with the same number of days
+have the same width in COPY's binary format, and a block of rows is one NumPy
+byte matrix: constant length words broadcast, big-endian values copied in.
 Reading back works the same way on a fixed-width `COPY (SELECT …) TO STDOUT`.
 """
 

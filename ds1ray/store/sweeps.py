@@ -56,7 +56,7 @@ RUN_TABLE_COLUMNS = (
     *RUN_OUTCOMES,
 )
 DAILY_TABLE_COLUMNS = ("experiment_id", "run_no", "first_day", "day_count", "kpis")
-COPY_BLOCK_RUNS = 256  # runs per COPY write: ~5 MB for a 128-day span
+COPY_BLOCK_RUNS = 256  # runs per COPY write: ~1.8 MB for a 128-day span
 # Days per sweep_daily row: 56 × 128 bytes of KPIs fit a page with the row's other
 # columns (PostgreSQL's limit is 8,160 bytes), so a row is stored inline, never in
 # TOAST chunks (migration 0006; docs/store.md, "Benchmark").
