@@ -93,15 +93,9 @@ class Agent:
             raise TypeError(f"agent {self.id!r} has no handler for {batch.type}")
         handler(batch)
         out, self._outbox = self._outbox, []
-        if len(out) < 2:
-            return out
-        # One batch per event type, rows in the order they were emitted: a handler that
-        # stops campaigns and then re-allocates emits CAMPAIGN_OPTIMIZED twice, and each
-        # batch would cost every subscriber a call per simulated day.
-        by_type: dict[str, list[EventBatch]] = {}
-        for emitted in out:
-            by_type.setdefault(emitted.type, []).append(emitted)
-        return [EventBatch.concat(same) for same in by_type.values()]
+        # A handler that stops campaigns and then re-allocates emits CAMPAIGN_OPTIMIZED twice:
+        # its subscribers get the rows once, in the order they were emitted.
+        return EventBatch.one_per_type(out)
 
     def emit(self, event_type: str, run: ArrayLike, **columns: ArrayLike) -> None:
         """Publish a batch (nothing if it has no rows)."""

@@ -108,3 +108,17 @@ class EventBatch:
             np.concatenate([b.run for b in batches]),
             {k: np.concatenate([b.columns[k] for b in batches]) for k in batches[0].columns},
         )
+
+    @staticmethod
+    def one_per_type(batches: Sequence[EventBatch]) -> list[EventBatch]:
+        """The batches concatenated by event type (types in first-seen order, rows in their order).
+
+        Each batch costs every subscriber a handler call, so events published
+        together travel together.
+        """
+        if len(batches) < 2:  # most handler calls: nothing to group
+            return list(batches)
+        by_type: dict[str, list[EventBatch]] = {}
+        for batch in batches:
+            by_type.setdefault(batch.type, []).append(batch)
+        return [EventBatch.concat(same) for same in by_type.values()]

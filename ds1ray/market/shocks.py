@@ -61,21 +61,10 @@ def plan_shocks(shocks: Stacked, stream: Stream, days: int) -> ShockPlan:
         _apply(plan, starts, by_kind[kind], kind=kind)
 
     _apply_holiday(plan, shocks, days)
-    plan.announcements = {day: _one_batch_per_type(batches) for day, batches in plan.announcements.items()}
+    # One batch per event type and day: with one per shock kind, a large cohort's CEO decided
+    # and marketing re-allocated four or five times a day instead of once.
+    plan.announcements = {day: EventBatch.one_per_type(batches) for day, batches in plan.announcements.items()}
     return plan
-
-
-def _one_batch_per_type(batches: list[EventBatch]) -> list[EventBatch]:
-    """A day's announcements as one batch per event type, rows in the order they were planned.
-
-    Each batch costs every subscriber a handler call, and the CEO's reaction
-    (STRATEGY_UPDATED) costs marketing a re-allocation: with one batch per shock
-    kind, a large cohort paid that four or five times a day instead of once.
-    """
-    by_type: dict[str, list[EventBatch]] = {}
-    for batch in batches:
-        by_type.setdefault(batch.type, []).append(batch)
-    return [EventBatch.concat(same) for same in by_type.values()]
 
 
 def _active(starts: NDArray[np.bool_], length: NDArray[np.int64]) -> NDArray[np.bool_]:

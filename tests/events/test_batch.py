@@ -114,3 +114,13 @@ def test_from_events_refuses_nothing_and_mixed_types() -> None:
              TicketCreated(ticket_id=1, order_id=1, product=1, reason=1, days_late=1, amount_cents=1)]
     with pytest.raises(ValueError, match="one type"):
         EventBatch.from_events([0, 0], mixed)
+
+
+def test_one_per_type_concatenates_by_type_keeping_first_seen_type_and_row_order() -> None:
+    day = [EventBatch.of("DAILY_TICK", [0], day=3), EventBatch.of("DAILY_TICK", [2, 1], day=3)]
+    crash = EventBatch.of("MARKET_CRASH", [1], kind="market_crash", traffic=0.5, conversion=0.8, cpm=0.9, days=21)
+    grouped = EventBatch.one_per_type([day[0], crash, day[1]])
+    assert [b.type for b in grouped] == ["DAILY_TICK", "MARKET_CRASH"]
+    np.testing.assert_array_equal(grouped[0].run, [0, 2, 1])
+    assert grouped[1] is crash
+    assert EventBatch.one_per_type([]) == []
