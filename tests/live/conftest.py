@@ -7,10 +7,33 @@ tests can check that none of it survives.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import logging
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
+import ray
+
+from ds1ray.live.agent_host import NAMESPACE
+
+
+@contextlib.contextmanager
+def live_ray_cluster(environment: Mapping[str, str]) -> Iterator[None]:
+    """A new local Ray cluster in the live namespace, with `environment` set while it runs.
+
+    address="local": a new cluster, never another session's that ray.init() would join.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in environment.items():
+            patch.setenv(name, value)
+        ray.init(address="local", namespace=NAMESPACE, num_cpus=2, include_dashboard=False,
+                 logging_level=logging.ERROR)
+        try:
+            yield
+        finally:
+            ray.shutdown()
 
 # Every personal value in the payloads below; none may survive redaction.
 PERSONAL_VALUES = [

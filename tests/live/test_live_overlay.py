@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-import logging
 import re
 import time
 from collections.abc import Iterator
@@ -45,6 +44,8 @@ from ds1ray.live.runtime import LiveInstance, live_status, start_live, stop_live
 from ds1ray.live.signatures import shopify_webhook_headers
 from ds1ray.store import Event, open_store
 from ds1ray.store.store import Store
+
+from .conftest import live_ray_cluster
 
 pytestmark = [pytest.mark.ray, pytest.mark.timeout(900)]
 
@@ -112,18 +113,13 @@ def live(platforms: dict[str, PlatformServer], tmp_path_factory: pytest.TempPath
     folder = tmp_path_factory.mktemp("live_overlay")
     config = load_config(live_overlay(folder / "bootstrap.live-test.yaml", platforms))
     url = f"sqlite:///{folder / 'live.sqlite3'}"
-    with pytest.MonkeyPatch.context() as environment:
-        for name, value in ENV.items():
-            environment.setenv(name, value)
-        ray.init(address="local", namespace=NAMESPACE, num_cpus=2, include_dashboard=False,
-                 logging_level=logging.ERROR)
+    with live_ray_cluster(ENV):
         try:
             instance = start_live(config, store_url=url, relay_interval=0.05, port=0)
             with open_store(url) as store:
                 yield instance, store
         finally:
             stop_live()
-            ray.shutdown()
 
 
 def wait_until_drained(store: Store, timeout: float = 240.0) -> None:

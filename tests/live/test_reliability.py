@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import copy
 import json
-import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-import ray
 from contract_servers.base import serve
 from contract_servers.supplier import SupplierServer
 
@@ -27,7 +25,7 @@ from ds1ray.adapters.live.ports import SHOP_PRODUCT, SUPPLIER_OFFER, GuardSettin
 from ds1ray.cli import main
 from ds1ray.config import load_config
 from ds1ray.events.contracts import OPS_TICKET_IDS, RESOLUTION_CODES, TICKET_REASON_CODES
-from ds1ray.live.agent_host import NAMESPACE, derived_event_id
+from ds1ray.live.agent_host import derived_event_id
 from ds1ray.live.redaction import Redactor
 from ds1ray.live.runtime import LiveAdapterSpec, live_status, start_live, stop_live
 from ds1ray.live.signatures import shopify_webhook_headers
@@ -35,6 +33,7 @@ from ds1ray.live.webhooks import WebhookIntake
 from ds1ray.store import Event, open_store
 from ds1ray.store.store import Store
 
+from .conftest import live_ray_cluster
 from .test_runtime import postgres_database
 
 pytestmark = [pytest.mark.ray, pytest.mark.timeout(900)]
@@ -65,15 +64,8 @@ def supplier() -> Iterator[SupplierServer]:
 
 @pytest.fixture(scope="module")
 def ray_session() -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as environment:
-        for name, value in ENV.items():
-            environment.setenv(name, value)
-        ray.init(address="local", namespace=NAMESPACE, num_cpus=2, include_dashboard=False,
-                 logging_level=logging.ERROR)
-        try:
-            yield
-        finally:
-            ray.shutdown()
+    with live_ray_cluster(ENV):
+        yield
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-import logging
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -37,6 +36,8 @@ from ds1ray.live.signatures import shopify_webhook_headers
 from ds1ray.live.webhooks import WebhookIntake
 from ds1ray.store import Event, open_store
 from ds1ray.store.store import Store
+
+from .conftest import live_ray_cluster
 
 pytestmark = [pytest.mark.ray, pytest.mark.timeout(900)]
 
@@ -69,16 +70,8 @@ REFUND: dict[str, Any] = {
 
 @pytest.fixture(scope="module")
 def ray_session() -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as environment:
-        for name, value in SECRETS.items():
-            environment.setenv(name, value)
-        # address="local": a new cluster, never another session's that ray.init() would join.
-        ray.init(address="local", namespace=NAMESPACE, num_cpus=2, include_dashboard=False,
-                 logging_level=logging.ERROR)
-        try:
-            yield
-        finally:
-            ray.shutdown()
+    with live_ray_cluster(SECRETS):
+        yield
 
 
 def postgres_database() -> tuple[str, Callable[[], None]]:
