@@ -59,16 +59,11 @@ class LiveAds(KeyedPort):
         self.store_url = store_url.rstrip("/")
         self.countries = countries
 
-    def _campaigns(self) -> dict[int, PlatformId]:
-        return {c.slot: c for c in self.ids.of_kind(ADS_CAMPAIGN)}
-
     def _record(self, slot: int, campaign_id: str, previous: PlatformId | None, **facts: Any) -> PlatformId:
-        attributes = {**(previous.attributes if previous else {}), **facts}
-        self.ids.put(ADS_CAMPAIGN, slot, campaign_id, **attributes)
-        return PlatformId(ADS_CAMPAIGN, slot, -1, campaign_id, attributes)
+        return self.ids.update(ADS_CAMPAIGN, slot, campaign_id, previous, **facts)
 
     def set_budgets(self, run: I64, product: I64, daily_budget_cents: I64) -> None:
-        campaigns = self._campaigns()
+        campaigns = self.ids.by_slot(ADS_CAMPAIGN)
         for row, slot in enumerate(product.tolist()):
             budget = int(daily_budget_cents[row])
             campaign = campaigns.get(slot)
@@ -116,7 +111,7 @@ class LiveAds(KeyedPort):
         return self._record(slot, campaign.platform_id, campaign, ad_id=ad_id)
 
     def _landing(self, slot: int) -> tuple[str, str]:
-        listing = next((p for p in self.ids.of_kind(SHOP_PRODUCT) if p.slot == slot), None)
+        listing = self.ids.by_slot(SHOP_PRODUCT).get(slot)
         handle = None if listing is None else listing.attributes.get("handle")
         if not handle:
             raise ValueError(f"ads: product slot {slot} has no Shopify product page to link to; "
@@ -127,7 +122,7 @@ class LiveAds(KeyedPort):
     def insights(self) -> tuple[I64, I64, I64]:
         """Lifetime (spend cents, impressions, clicks) of each slot's campaign, shape (1, slots)."""
         totals = np.zeros((3, 1, self.slots), np.int64)
-        for slot, campaign in self._campaigns().items():
+        for slot, campaign in self.ids.by_slot(ADS_CAMPAIGN).items():
             rows = self.client.insights(campaign.platform_id, date_preset="maximum",
                                         fields=("campaign_id", "spend", "impressions", "clicks"))
             seen = (sum(r.spend_cents for r in rows), sum(r.impressions for r in rows),

@@ -129,15 +129,12 @@ class LiveEmail(KeyedPort):
         self.templates = dict(templates)
         self.page_size = page_size
 
-    def _tickets(self) -> dict[int, PlatformId]:
-        return {record.slot: record for record in self.ids.of_kind(SUPPORT_TICKET)}
-
     # Out ----------------------------------------------------------------------------------
 
     def send(self, run: I64, ticket_id: I64, template: str) -> None:
         if template not in self.templates:
             raise ValueError(f"no reply template {template!r}; templates: {', '.join(sorted(self.templates))}")
-        tickets = self._tickets()
+        tickets = self.ids.by_slot(SUPPORT_TICKET)
         for row, ours in enumerate(np.asarray(ticket_id).tolist()):
             record = tickets.get(ours)
             if record is None and ours >= OPS_TICKET_IDS:

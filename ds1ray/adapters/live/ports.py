@@ -89,6 +89,18 @@ class PlatformIds:
             **attributes: Any) -> None:
         self.store.run(lambda tx: put_platform_id(tx, PlatformId(kind, slot, tier, platform_id, attributes)))
 
+    def update(self, kind: str, slot: int, platform_id: str, previous: PlatformId | None,
+               **facts: Any) -> PlatformId:
+        """Map an untiered (kind, slot) to `platform_id`, keeping `previous`'s facts that `facts` leaves."""
+        record = PlatformId(kind, slot, NOT_TIERED, platform_id,
+                            {**(previous.attributes if previous else {}), **facts})
+        self.store.run(lambda tx: put_platform_id(tx, record))
+        return record
+
+    def by_slot(self, kind: str) -> dict[int, PlatformId]:
+        """The mappings of an untiered kind, by slot."""
+        return {record.slot: record for record in self.of_kind(kind)}
+
     def of_kind(self, kind: str) -> list[PlatformId]:
         rows = self.store.run(lambda tx: tx.execute(
             "SELECT slot, tier, platform_id, attributes FROM live_platform_ids WHERE kind = %s "

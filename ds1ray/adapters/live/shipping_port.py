@@ -72,11 +72,8 @@ class LiveShipping(KeyedPort):
         self.store = store
         self.page_size = page_size
 
-    def _shipments(self) -> dict[int, PlatformId]:
-        return {record.slot: record for record in self.ids.of_kind(SHIPMENT)}
-
     def track(self, run: I64, order_id: I64) -> I64:
-        shipments = self._shipments()
+        shipments = self.ids.by_slot(SHIPMENT)
         tags = np.full(order_id.size, TRACKING_TAGS.index("Pending"), np.int64)
         for row, order in enumerate(np.asarray(order_id).tolist()):
             record = shipments.get(order)
@@ -97,7 +94,7 @@ class LiveShipping(KeyedPort):
         the answer's checkpoint, which the coordinator commits with the events
         (`ds1ray.live.polled.record_polled`), so a crash in between re-reads them.
         """
-        shipments = self._shipments()
+        shipments = self.ids.by_slot(SHIPMENT)
         shipped: list[tuple[int, Tracking]] = []
         records: list[PlatformId] = []
         cursor: str | None = None

@@ -79,12 +79,8 @@ class LiveShop(KeyedPort):
 
     # ------------------------------------------------------------------ catalogue
 
-    def _listings(self) -> dict[int, PlatformId]:
-        return {p.slot: p for p in self.ids.of_kind(SHOP_PRODUCT)}
-
     def _record(self, slot: int, platform_id: str, previous: PlatformId | None, **facts: Any) -> None:
-        attributes = {**(previous.attributes if previous else {}), **facts}
-        self.ids.put(SHOP_PRODUCT, slot, platform_id, **attributes)
+        self.ids.update(SHOP_PRODUCT, slot, platform_id, previous, **facts)
 
     def _variant_of(self, listing: PlatformId) -> tuple[str, str]:
         """(product gid, variant gid) of a listing; a mapping made by hand may lack the gids."""
@@ -99,7 +95,7 @@ class LiveShop(KeyedPort):
         return gid, product.variant_gids[0]
 
     def publish(self, run: I64, product: I64, price_cents: I64, promised_days: I64, ai_copy: B) -> None:
-        listings = self._listings()
+        listings = self.ids.by_slot(SHOP_PRODUCT)
         for row, slot in enumerate(product.tolist()):
             price, days = int(price_cents[row]), int(promised_days[row])
             listing = listings.get(slot)
@@ -115,14 +111,14 @@ class LiveShop(KeyedPort):
                 # Recorded before the price is set: a failure after this point re-runs as an update.
                 self._record(slot, numeric_id(gid), None, product_gid=gid, variant_gid=variant,
                              handle=created.handle, title=title)
-                listing = self._listings()[slot]
+                listing = self.ids.by_slot(SHOP_PRODUCT)[slot]
             self.client.set_variant_price(gid, variant, max(price, 1))
             self._record(slot, listing.platform_id, listing, product_gid=gid, variant_gid=variant,
                          status=LISTED, price_cents=max(price, 1), promised_days=days,
                          ai_copy=bool(ai_copy[row]))
 
     def set_prices(self, run: I64, product: I64, price_cents: I64) -> None:
-        listings = self._listings()
+        listings = self.ids.by_slot(SHOP_PRODUCT)
         for row, slot in enumerate(product.tolist()):
             listing = listings.get(slot)
             if listing is None:
@@ -134,7 +130,7 @@ class LiveShop(KeyedPort):
                          price_cents=price)
 
     def unpublish(self, run: I64, product: I64) -> None:
-        listings = self._listings()
+        listings = self.ids.by_slot(SHOP_PRODUCT)
         for slot in product.tolist():
             listing = listings.get(slot)
             if listing is None:

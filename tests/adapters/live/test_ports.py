@@ -111,3 +111,13 @@ def test_platform_ids_map_both_ways(store: Store) -> None:
 def test_an_unavailable_port_survives_the_trip_between_processes() -> None:
     error = pickle.loads(pickle.dumps(PortUnavailable("supplier", "http 503")))
     assert (error.platform, error.reason, str(error)) == ("supplier", "http 503", "supplier: http 503")
+
+
+def test_an_update_keeps_the_previous_facts_it_does_not_replace(store: Store) -> None:
+    ids = PlatformIds(store)
+    first = ids.update("shop_product", 3, "111", None, handle="cat-tree", status="ACTIVE")
+    ids.update("shop_product", 3, "111", first, status="DRAFT")
+    (record,) = ids.by_slot("shop_product").values()
+    assert (record.slot, record.platform_id) == (3, "111")
+    assert record.attributes == {"handle": "cat-tree", "status": "DRAFT"}
+    assert ids.by_slot("ads_campaign") == {}
