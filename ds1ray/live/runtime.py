@@ -41,7 +41,7 @@ from ds1ray.live.polled import Polled
 from ds1ray.live.resilience import PlatformUnavailable
 from ds1ray.market.stack import Stacked
 from ds1ray.market.world import AiTask, World
-from ds1ray.store.store import migrate_store, open_store
+from ds1ray.store.store import Store, migrate_store, open_store
 from ds1ray.store.urls import database_url, parse_store_url
 
 MARKET_ACTOR = "adapter:market"
@@ -177,13 +177,8 @@ class LiveAdapterHost:
     """One live port over its platform client, as an actor (`adapter:<port>`)."""
 
     def __init__(self, spec: LiveAdapterSpec, store_url: str, slots: int) -> None:
-        import os
-
-        secret = os.environ.get(spec.secret_env, "")
         self.port_name = spec.port
-        self.port = build_live_port(spec.port, PortContext(
-            base_url=spec.base_url, secret=secret, store=open_store(store_url), slots=slots,
-            guard=spec.guard, timeout_s=spec.timeout_s, options=dict(spec.options)))
+        self.port = spec.build(open_store(store_url), slots)
 
     def call(self, key: str | None, port: str, method: str, *args: Any) -> Any:
         with self.port.causation(key):
@@ -231,6 +226,14 @@ class LiveAdapterSpec:
     guard: GuardSettings = field(default_factory=GuardSettings)
     timeout_s: float = 30.0
     options: Mapping[str, str] = field(default_factory=dict)
+
+    def build(self, store: Store, slots: int) -> Any:
+        """The live port over its client, its key read from this process's environment."""
+        import os
+
+        return build_live_port(self.port, PortContext(
+            base_url=self.base_url, secret=os.environ.get(self.secret_env, ""), store=store, slots=slots,
+            guard=self.guard, timeout_s=self.timeout_s, options=dict(self.options)))
 
 
 # Checks before start-up -------------------------------------------------------------------------
@@ -308,15 +311,11 @@ def check_live_ports(config: Config, specs: Mapping[str, LiveAdapterSpec], store
 
     Building a port opens no connection to its platform, so this needs no network.
     """
-    import os
-
     store = open_store(store_url)
     try:
-        for port, spec in specs.items():
+        for spec in specs.values():
             try:
-                build_live_port(port, PortContext(
-                    base_url=spec.base_url, secret=os.environ.get(spec.secret_env, ""), store=store, slots=1,
-                    guard=spec.guard, timeout_s=spec.timeout_s, options=dict(spec.options)))
+                spec.build(store, slots=1)
             except (UserError, ValueError) as error:
                 raise UserError(f"{config.overlay}: {error}") from None
     finally:
