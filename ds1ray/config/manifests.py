@@ -12,18 +12,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny
 
+from ds1ray.adapters.ports import PORT_NAMES
 from ds1ray.agents.strategies import Strategy
 
-PORTS: tuple[str, ...] = (
-    "ai",
-    "trends",
-    "competitor",
-    "supplier",
-    "shop",
-    "ads",
-    "email",
-    "shipping",
-)
+PORTS: tuple[str, ...] = PORT_NAMES
 """The eight adapter ports; `ds1ray.adapters.ports` defines their interfaces."""
 
 FieldType = Literal["int", "float", "str", "bool"]
