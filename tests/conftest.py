@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
+
+WriteYaml = Callable[..., Path]
+
+
+@pytest.fixture
+def write_yaml(tmp_path: Path) -> WriteYaml:
+    """Write YAML text (dedented) to a file in tmp_path (`name`, default experiment.yaml); return its path."""
+
+    def write(text: str, name: str = "experiment.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+        return path
+
+    return write
 
 
 @pytest.fixture(scope="session")

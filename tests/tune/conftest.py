@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,21 +23,6 @@ tune:
     marketing.kill_roas: {low: 0.5, high: 3.0}
     marketing.allocation: {choices: [equal, bandit]}
 """
-
-WriteFile = Callable[..., Path]
-
-
-@pytest.fixture
-def write_yaml(tmp_path: Path) -> WriteFile:
-    """Write YAML text (dedented) to a file in tmp_path and return its path."""
-
-    def write(text: str, name: str = "experiment.yaml") -> Path:
-        path = tmp_path / name
-        path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
-        return path
-
-    return write
-
 
 
 @pytest.fixture(scope="session")
