@@ -27,9 +27,19 @@ class Agenda:
         due_day = np.asarray(due_day, dtype=np.int64)
         if due_day.size == 0:
             return
-        for day in np.unique(due_day):
-            rows = due_day == day
-            self._due[int(day)].append({k: np.asarray(v)[rows] for k, v in columns.items()})
+        arrays = {k: np.asarray(v) for k, v in columns.items()}
+        first = int(due_day[0])
+        if (due_day == first).all():  # one due day (the common case): the rows as given
+            self._due[first].append({k: v.copy() for k, v in arrays.items()})
+            return
+        # A stable sort by due day, cut where the day changes: each day's rows in scheduling order,
+        # with a few NumPy calls per batch instead of a mask per day and column.
+        order = np.argsort(due_day, kind="stable")
+        sorted_days = due_day[order]
+        cuts = (np.flatnonzero(sorted_days[1:] != sorted_days[:-1]) + 1).tolist()
+        sorted_columns = {k: v[order] for k, v in arrays.items()}
+        for lo, hi in zip([0, *cuts], [*cuts, due_day.size], strict=True):
+            self._due[int(sorted_days[lo])].append({k: v[lo:hi] for k, v in sorted_columns.items()})
 
     def pop(self, day: int) -> dict[str, NDArray[Any]] | None:
         """The rows due on `day` (and any overdue), in scheduling order; None if there are none."""
