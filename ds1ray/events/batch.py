@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -26,8 +26,30 @@ _COLUMNS: dict[str, dict[str, Any]] = {
 }
 
 
+_INT64 = np.dtype(np.int64)
+
+
 def _column_dtype(event_type: str, field: str) -> Any:
     return _COLUMNS[event_type][field]
+
+
+def _is_column(raw: object, dtype: Any, shape: tuple[int, ...] | None = None) -> TypeGuard[NDArray[Any]]:
+    """Whether `raw` is a 1-D array of `dtype` (and of `shape`, if given)."""
+    return (type(raw) is np.ndarray and raw.ndim == 1 and raw.dtype == dtype
+            and (shape is None or raw.shape == shape))
+
+
+def _column(event_type: str, name: str, value: ArrayLike, dtype: Any, run: NDArray[np.int64]) -> NDArray[Any]:
+    """`value` as a column of `dtype` with one value per row of `run` (a scalar is broadcast)."""
+    raw = np.asarray(value)
+    if dtype is np.int64 and raw.dtype.kind == "f" and not np.array_equal(raw, np.round(raw)):
+        # Integer fields hold cents and counts: a fraction here is a bug upstream, never rounding.
+        raise ValueError(f"{event_type}.{name}: fractional values in an integer field")
+    arr = raw.astype(dtype, copy=False)
+    column = np.full(run.shape, arr, dtype) if arr.ndim == 0 else arr.reshape(-1)
+    if column.shape != run.shape:
+        raise ValueError(f"{event_type}.{name}: {column.shape[0]} values for {run.size} rows")
+    return column
 
 
 @dataclass(frozen=True)
@@ -48,17 +70,15 @@ class EventBatch:
             expected = set(fields)
             missing, extra = sorted(expected - set(columns)), sorted(set(columns) - expected)
             raise ValueError(f"{event_type} batch: missing fields {missing}, unknown fields {extra}")
-        run_arr = np.asarray(run, dtype=np.int64).reshape(-1)
-        cols = {}
+        run_arr = run if _is_column(run, _INT64) else np.asarray(run, dtype=np.int64).reshape(-1)
+        cols: dict[str, NDArray[Any]] = {}
         for name, dtype in fields.items():
-            raw = np.asarray(columns[name])
-            if dtype is np.int64 and raw.dtype.kind == "f" and not np.array_equal(raw, np.round(raw)):
-                # Integer fields hold cents and counts: a fraction here is a bug upstream, never rounding.
-                raise ValueError(f"{event_type}.{name}: fractional values in an integer field")
-            arr = raw.astype(dtype, copy=False)
-            cols[name] = np.full(run_arr.shape, arr, dtype) if arr.ndim == 0 else arr.reshape(-1)
-            if cols[name].shape != run_arr.shape:
-                raise ValueError(f"{event_type}.{name}: {cols[name].shape[0]} values for {run_arr.size} rows")
+            raw = columns[name]
+            # Most columns already are what the contract asks for: taken as they are, with no NumPy call.
+            if _is_column(raw, dtype, run_arr.shape):
+                cols[name] = raw
+            else:
+                cols[name] = _column(event_type, name, raw, dtype, run_arr)
         return cls(event_type, run_arr, cols)
 
     @classmethod

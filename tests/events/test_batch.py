@@ -35,6 +35,17 @@ def test_a_column_of_the_wrong_length_is_refused_naming_the_field() -> None:
         EventBatch.of("DAILY_TICK", [0, 1, 2], day=[1, 2])
 
 
+def test_a_typed_array_of_the_wrong_length_is_refused_too() -> None:
+    with pytest.raises(ValueError, match=r"DAILY_TICK\.day: 2 values for 3 rows"):
+        EventBatch.of("DAILY_TICK", np.arange(3), day=np.array([1, 2], np.int64))
+
+
+def test_fractional_values_in_an_integer_field_are_refused() -> None:
+    with pytest.raises(ValueError, match=r"DAILY_TICK\.day: fractional values"):
+        EventBatch.of("DAILY_TICK", np.arange(2), day=np.array([1.0, 2.5]))
+    assert EventBatch.of("DAILY_TICK", np.arange(2), day=np.array([1.0, 2.0]))["day"].dtype == np.int64
+
+
 def test_columns_take_the_dtype_of_their_contract_field() -> None:
     batch = EventBatch.of("MARKET_CRASH", [0, 1], kind="market_crash", traffic=0.5, conversion=[0.8, 0.9],
                           cpm=1, days=21)
