@@ -19,6 +19,10 @@ from numpy.typing import NDArray
 from scipy.special import bdtr, ndtri, pdtr
 
 _MAX_STEPS = 64
+_POISSON_MAX_STEPS = 200
+# Rows left in an inversion below which each finishes in plain Python floats (the same IEEE arithmetic):
+# a NumPy call costs a few microseconds whatever its size, a scalar step a tenth of one.
+_SCALAR_ROWS = 32
 _EXACT_POISSON_BELOW = 20.0
 _EXACT_BINOMIAL_UP_TO = 30
 # Below this mean (of successes, or of failures by symmetry) the binomial is inverted exactly:
@@ -85,7 +89,7 @@ def _poisson_inversion(u: NDArray[np.float64], lam: NDArray[np.float64]) -> NDAr
     rows = np.nonzero(u > cdf)[0]
     u, lam, p, cdf = u[rows], lam[rows], p[rows], cdf[rows]
     step = 0
-    while rows.size and step < 200:
+    while rows.size > _SCALAR_ROWS and step < _POISSON_MAX_STEPS:
         step += 1
         p *= lam / step
         cdf += p
@@ -93,7 +97,17 @@ def _poisson_inversion(u: NDArray[np.float64], lam: NDArray[np.float64]) -> NDAr
         if not still.all():
             k[rows[~still]] = step
             rows, u, lam, p, cdf = rows[still], u[still], lam[still], p[still], cdf[still]
-    k[rows] = step  # rows past the step cap keep the last step, as a bound
+    # The last few rows, one at a time: the same IEEE products and sums, without a NumPy call per step.
+    for row, u_row, lam_row, p_row, cdf_row in zip(rows.tolist(), u.tolist(), lam.tolist(), p.tolist(),
+                                                   cdf.tolist(), strict=True):
+        row_step = step
+        while row_step < _POISSON_MAX_STEPS:
+            row_step += 1
+            p_row *= lam_row / row_step
+            cdf_row += p_row
+            if not u_row > cdf_row:
+                break
+        k[row] = row_step  # rows past the step cap keep the last step, as a bound
     return k
 
 
@@ -136,7 +150,7 @@ def _binomial_inversion(u: NDArray[np.float64], n: NDArray[np.int64], p: NDArray
     rows = np.nonzero((u > cdf) & (n > 0))[0]
     u, n, odds, pk, cdf = u[rows], n[rows], odds[rows], pk[rows], cdf[rows]
     step = 0
-    while rows.size:
+    while rows.size > _SCALAR_ROWS:
         pk *= (n - step) / (step + 1.0) * odds
         step += 1
         cdf += pk
@@ -144,6 +158,16 @@ def _binomial_inversion(u: NDArray[np.float64], n: NDArray[np.int64], p: NDArray
         if not still.all():
             k[rows[~still]] = step
             rows, u, n, odds, pk, cdf = rows[still], u[still], n[still], odds[still], pk[still], cdf[still]
+    for row, u_row, n_row, odds_row, pk_row, cdf_row in zip(rows.tolist(), u.tolist(), n.tolist(), odds.tolist(),
+                                                            pk.tolist(), cdf.tolist(), strict=True):
+        row_step = step
+        while True:
+            pk_row *= (n_row - row_step) / (row_step + 1.0) * odds_row
+            row_step += 1
+            cdf_row += pk_row
+            if not (u_row > cdf_row and row_step < n_row):
+                break
+        k[row] = row_step
     return k
 
 

@@ -128,3 +128,18 @@ def test_lognormal_has_the_given_median_and_lognormal_mean_cv_the_given_mean_and
     assert y.mean() == pytest.approx(14.0, rel=2e-3)
     assert y.std() / y.mean() == pytest.approx(0.35, rel=0.02)
     assert (np.diff(y) > 0).all()
+
+
+def test_a_count_does_not_depend_on_the_rows_drawn_with_it() -> None:
+    # A large call steps its rows as arrays and finishes the last few one at a time; a row drawn
+    # alone goes one at a time from the start. Both must give the same count, to the integer.
+    rng = np.random.default_rng(7)
+    u = np.concatenate([rng.random(400), 1.0 - rng.random(40) * 1e-12])
+    lam = rng.uniform(0.0, 19.9, u.size)
+    n, p = rng.integers(1, 400, u.size), rng.uniform(0.0, 0.2, u.size)
+    together_poisson, together_binomial = draws.poisson(u, lam), draws.binomial(u, n, p)
+    alone_poisson = [draws.poisson(u[i:i + 1], lam[i:i + 1])[0] for i in range(u.size)]
+    alone_binomial = [draws.binomial(u[i:i + 1], n[i:i + 1], p[i:i + 1])[0] for i in range(u.size)]
+    np.testing.assert_array_equal(together_poisson, alone_poisson)
+    np.testing.assert_array_equal(together_binomial, alone_binomial)
+    assert together_poisson.max() > 20 and together_binomial.max() > 20  # the long tails were reached
