@@ -24,7 +24,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
-import pandas as pd
 
 from ds1ray.adapters.mock import mock_ports
 from ds1ray.agents import AGENTS, AgentContext, Ports
@@ -179,30 +178,23 @@ class Cohort:
         return cohort_result(self.specs, self.world, self.day)
 
 
-def cohort_result(specs: Sequence[RunSpec], world: World, days_run: int) -> CohortResult:
-    """The result tables (docs/architecture.md) from a world after `days_run` days."""
-    outcomes = world.outcomes()
-    runs = pd.DataFrame({
-        "run_id": [s.run_id for s in specs],
-        "seed": np.array([s.seed for s in specs], dtype=np.int64),
-        "strategy": [s.strategy for s in specs],
-    })
-    for name in (*CATEGORIES, "net_profit", "starting_cash", "final_cash", "orders", "conversion_rate", "roas",
-                 "refund_rate", "tickets"):
-        runs[name] = outcomes[name]
-    runs["bankrupt_day"] = pd.array(np.where(world.bankrupt_day >= 0, world.bankrupt_day, 0), dtype="Int64")
-    runs.loc[world.bankrupt_day < 0, "bankrupt_day"] = pd.NA
-    runs["market_ceiling"] = world.market_ceiling_cents / 100.0
+RUN_OUTCOMES = (*CATEGORIES, "net_profit", "starting_cash", "final_cash", "orders", "conversion_rate", "roas",
+                "refund_rate", "tickets")
+"""The per-run outcome columns of the result-table contract, in order (docs/architecture.md)."""
 
-    n = len(specs)
-    daily = pd.DataFrame({
-        "run_id": np.repeat(runs["run_id"].to_numpy(dtype=object), days_run),
-        "day": np.tile(np.arange(days_run, dtype=np.int64), n),
-    })
-    for name in DAILY_KPIS:
-        values = world.daily[name][:days_run].T.reshape(-1)
-        daily[name] = values / 100.0 if name in ("cash", "revenue", "ad_spend") else values
-    return CohortResult(runs=runs, daily=daily)
+
+def cohort_result(specs: Sequence[RunSpec], world: World, days_run: int) -> CohortResult:
+    """The cohort's outcomes (docs/architecture.md) from a world after `days_run` days."""
+    outcomes = world.outcomes()
+    return CohortResult(
+        run_ids=[s.run_id for s in specs],
+        seeds=np.array([s.seed for s in specs], dtype=np.int64),
+        strategies=[s.strategy for s in specs],
+        outcomes={name: outcomes[name] for name in RUN_OUTCOMES},
+        bankrupt_day=world.bankrupt_day.copy(),
+        market_ceiling=world.market_ceiling_cents / 100.0,
+        daily_kpis={name: world.daily[name][:days_run] for name in DAILY_KPIS},
+    )
 
 
 def simulate(config: Config, runs: Sequence[RunSpec], days: int) -> CohortResult:

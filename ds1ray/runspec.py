@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+import numpy as np
+from numpy.typing import NDArray
 
 from ds1ray import seeding
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -43,13 +48,69 @@ class RunSpec:
         return seeding.market_key(self.seed)
 
 
-@dataclass
-class CohortResult:
-    """Outcomes of a cohort: `runs` (one row per run) and `daily` (per run per day).
+MONEY_KPIS = frozenset({"cash", "revenue", "ad_spend"})
+"""Daily KPIs the world keeps in cents and the result tables give in dollars."""
 
-    Columns are the result-table contract of docs/architecture.md, without the
-    swept-parameter columns (the sweep adds those).
+
+@dataclass(eq=False)
+class CohortResult:
+    """Outcomes of a cohort as plain arrays; `runs` and `daily` give them as DataFrames.
+
+    It holds NumPy arrays, not DataFrames, because a sweep's workers build one
+    per cohort and ship it to the driver: arrays pickle as raw buffers, and a
+    worker that never touches pandas does not import it (≈ 0.2 s of every
+    worker's start). The tables follow the result-table contract of
+    docs/architecture.md, without the swept-parameter columns (the sweep adds
+    those).
     """
 
-    runs: pd.DataFrame
-    daily: pd.DataFrame
+    run_ids: list[str]
+    seeds: NDArray[np.int64]
+    strategies: list[str]
+    outcomes: dict[str, NDArray[Any]]
+    """Per-run outcome columns, in the contract's order (money in dollars)."""
+    bankrupt_day: NDArray[np.int64]
+    """The day a run went bankrupt; −1 if it never did."""
+    market_ceiling: NDArray[np.float64]
+    daily_kpis: dict[str, NDArray[Any]]
+    """Per-day KPIs as (days, runs) arrays, as the world keeps them (money in cents)."""
+
+    @property
+    def days(self) -> int:
+        return int(next(iter(self.daily_kpis.values())).shape[0]) if self.daily_kpis else 0
+
+    @cached_property
+    def runs(self) -> pd.DataFrame:
+        """One row per run (built on first use)."""
+        import pandas as pd
+
+        runs = pd.DataFrame({
+            "run_id": self.run_ids,
+            "seed": np.asarray(self.seeds, dtype=np.int64),
+            "strategy": self.strategies,
+        })
+        for name, values in self.outcomes.items():
+            runs[name] = values
+        never = self.bankrupt_day < 0
+        runs["bankrupt_day"] = pd.array(np.where(never, 0, self.bankrupt_day), dtype="Int64")
+        runs.loc[never, "bankrupt_day"] = pd.NA
+        runs["market_ceiling"] = self.market_ceiling
+        return runs
+
+    @cached_property
+    def daily(self) -> pd.DataFrame:
+        """One row per run per day, run by run (built on first use)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.daily_columns(np.repeat(np.array(self.run_ids, dtype=object), self.days)))
+
+    def daily_columns(self, run_id: Any) -> dict[str, Any]:
+        """The daily table's columns, run by run; `run_id` is the column to put first (any array type)."""
+        columns: dict[str, Any] = {
+            "run_id": run_id,
+            "day": np.tile(np.arange(self.days, dtype=np.int64), len(self.run_ids)),
+        }
+        for name, values in self.daily_kpis.items():
+            flat = values.T.reshape(-1)
+            columns[name] = flat / 100.0 if name in MONEY_KPIS else flat
+        return columns

@@ -11,7 +11,7 @@ import random
 import typing
 from collections.abc import Sequence
 from dataclasses import fields
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -51,13 +51,18 @@ def varied_runs(experiment: str = "varied") -> list[RunSpec]:
     ]
 
 
-def _rows(result: CohortResult, run_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+class _Tables(NamedTuple):
+    runs: pd.DataFrame
+    daily: pd.DataFrame
+
+
+def _rows(result: CohortResult | _Tables, run_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     runs = result.runs[result.runs["run_id"] == run_id].reset_index(drop=True)
     daily = result.daily[result.daily["run_id"] == run_id].reset_index(drop=True)
     return runs, daily
 
 
-def _assert_same_runs(a: CohortResult, b: CohortResult, run_ids: Sequence[str]) -> None:
+def _assert_same_runs(a: CohortResult | _Tables, b: CohortResult, run_ids: Sequence[str]) -> None:
     for run_id in run_ids:
         runs_a, daily_a = _rows(a, run_id)
         runs_b, daily_b = _rows(b, run_id)
@@ -103,8 +108,8 @@ def test_a_runs_position_in_the_cohort_does_not_matter(config: Config, varied: C
 
 def test_every_run_alone_equals_itself_in_the_cohort(config: Config, varied: CohortResult) -> None:
     alone = [simulate(config, [run], DAYS) for run in varied_runs()]
-    joined = CohortResult(pd.concat([r.runs for r in alone], ignore_index=True),
-                          pd.concat([r.daily for r in alone], ignore_index=True))
+    joined = _Tables(pd.concat([r.runs for r in alone], ignore_index=True),
+                     pd.concat([r.daily for r in alone], ignore_index=True))
     _assert_same_runs(joined, varied, [r.run_id for r in varied_runs()])
 
 

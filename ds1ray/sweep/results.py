@@ -11,9 +11,10 @@ Layout of DIR::
     manifest.json                   spec, configuration, seeds, cohorts, timings, cluster
 
 Every file is written to a temporary name and renamed, so a crash never leaves
-half a file under a real name. `runs.parquet` and `daily.parquet` are assembled
-by streaming one cohort at a time: the daily table of a large sweep never sits
-in memory whole.
+half a file under a real name. `daily.parquet` is appended to cohort by cohort
+while the sweep runs (`DailyAssembly`): the daily table of a large sweep never
+sits in memory whole, and only the last cohort's rows are left to write when
+the simulation ends. `runs.parquet` is assembled from the cohorts' runs files.
 
 Example::
 
@@ -39,6 +40,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ds1ray.errors import UserError
+from ds1ray.runspec import CohortResult
 
 RUNS_FILE = "runs.parquet"
 DAILY_FILE = "daily.parquet"
@@ -62,8 +64,11 @@ def write_json(path: Path, data: Mapping[str, Any]) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
-def write_frame(path: Path, frame: pd.DataFrame) -> None:
-    atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
+def write_frame(path: Path, frame: pd.DataFrame | pa.Table) -> None:
+    if isinstance(frame, pa.Table):
+        atomic_write(path, lambda tmp: pq.write_table(frame, tmp))
+    else:
+        atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
 
 
 class CohortStore:
@@ -118,7 +123,7 @@ class CohortStore:
     def info_path(self, key: str) -> Path:
         return self.dir / f"{key}.json"
 
-    def write(self, key: str, runs: pd.DataFrame, daily: pd.DataFrame, info: Mapping[str, Any]) -> None:
+    def write(self, key: str, runs: pd.DataFrame, daily: pd.DataFrame | pa.Table, info: Mapping[str, Any]) -> None:
         # Runs last: a cohort counts as done only once its runs file exists.
         write_frame(self.daily_path(key), daily)
         write_json(self.info_path(key), info)
@@ -137,38 +142,101 @@ def assemble(store: CohortStore, order: Mapping[str, int], keys: Sequence[str]) 
 
     `order` maps run id → canonical position. Runs are sorted by it; daily rows
     come cohort by cohort (cohorts ordered by their first run), each sorted by
-    (run, day), through one `ParquetWriter`.
+    (run, day), through one `ParquetWriter`. A sweep does the daily half while
+    it runs (`DailyAssembly`); this is both halves at once, from the files.
     """
-    first_position = {}
-    runs_parts = []
-    for key in keys:
-        runs = pd.read_parquet(store.runs_path(key))
-        first_position[key] = min(order[run_id] for run_id in runs["run_id"])
-        runs_parts.append(runs)
-    runs_all = pd.concat(runs_parts, ignore_index=True) if runs_parts else pd.DataFrame()
+    first_position = {key: min(order[run_id] for run_id in run_ids)
+                      for key, run_ids in store.done_run_ids().items() if key in keys}
+    with DailyAssembly(store, order, sorted(keys, key=first_position.__getitem__)) as daily:
+        for key in keys:
+            daily.add(key)
+        daily_rows = daily.finish()
+    return assemble_runs(store, order, keys), daily_rows
+
+
+def assemble_runs(store: CohortStore, order: Mapping[str, int], keys: Sequence[str]) -> int:
+    """Write `runs.parquet` from the cohorts' runs files, in canonical order; returns its row count."""
+    parts = [pd.read_parquet(store.runs_path(key)) for key in keys]
+    runs_all = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     if len(runs_all):
         runs_all = runs_all.iloc[runs_all["run_id"].map(order).argsort(kind="stable")]
     write_frame(store.out_dir / RUNS_FILE, runs_all.reset_index(drop=True))
+    return len(runs_all)
 
-    daily_rows = 0
 
-    def write_daily(tmp: Path) -> None:
-        nonlocal daily_rows
-        writer: pq.ParquetWriter | None = None
-        try:
-            for key in sorted(keys, key=first_position.__getitem__):
-                table = _in_canonical_order(pq.read_table(store.daily_path(key)), order)
-                if writer is None:
-                    writer = pq.ParquetWriter(tmp, table.schema)
-                # Cohorts may infer slightly different types (an all-null column); unify them.
-                writer.write_table(table.cast(writer.schema))
-                daily_rows += table.num_rows
-        finally:
-            if writer is not None:
-                writer.close()
+def daily_table(result: CohortResult) -> pa.Table:
+    """A cohort's daily rows as an Arrow table, without a round trip through pandas."""
+    run_ids = pa.array(result.run_ids, pa.large_string())
+    per_row = pa.array(np.repeat(np.arange(len(result.run_ids), dtype=np.int64), result.days))
+    return pa.table(result.daily_columns(run_ids.take(per_row)))
 
-    atomic_write(store.out_dir / DAILY_FILE, write_daily)
-    return len(runs_all), daily_rows
+
+class DailyAssembly:
+    """`daily.parquet`, written cohort by cohort, in `sequence`, as the cohorts become available.
+
+    A sweep adds each cohort as it finishes, so the table is all but written when
+    the last cohort comes in: the sweep does not read every cohort file back
+    after the simulation, it only appends the last cohort. A cohort that comes
+    in before its predecessors waits: in memory while at most `keep` do (the
+    table it was given), else in its cohort file, read back when its turn
+    comes. Rows go to a temporary file that `finish` renames onto
+    `daily.parquet` (`abort` removes it), so an interrupted sweep never leaves
+    half a table under the real name.
+    """
+
+    def __init__(self, store: CohortStore, order: Mapping[str, int], sequence: Sequence[str], keep: int = 2) -> None:
+        self.store, self.order, self.sequence, self.keep = store, order, list(sequence), keep
+        self.path = store.out_dir / DAILY_FILE
+        self._tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
+        self._writer: pq.ParquetWriter | None = None
+        self._waiting: dict[str, pa.Table | None] = {}
+        self._next = 0
+        self.rows = 0
+
+    def __enter__(self) -> DailyAssembly:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.abort()
+
+    def add(self, key: str, table: pa.Table | None = None) -> None:
+        """Cohort `key` is done; `table` is its daily rows (None: read its cohort file)."""
+        if key not in self.sequence:
+            raise KeyError(f"cohort {key} is not one of this sweep's cohorts")
+        held = sum(waiting is not None for waiting in self._waiting.values())
+        self._waiting[key] = table if held < self.keep else None
+        while self._next < len(self.sequence) and self.sequence[self._next] in self._waiting:
+            next_key = self.sequence[self._next]
+            waiting = self._waiting.pop(next_key)
+            self._append(waiting if waiting is not None else pq.read_table(self.store.daily_path(next_key)))
+            self._next += 1
+
+    def _append(self, table: pa.Table) -> None:
+        table = _in_canonical_order(table.replace_schema_metadata(None), self.order)
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self._tmp, table.schema)
+        # Cohorts may infer slightly different types (an all-null column); unify them.
+        self._writer.write_table(table.cast(self._writer.schema))
+        self.rows += table.num_rows
+
+    def finish(self) -> int:
+        """Close the table and put it in place; returns its row count."""
+        missing = self.sequence[self._next:]
+        if missing:
+            raise RuntimeError(f"daily.parquet: {len(missing)} cohort(s) never came in (first: {missing[0]})")
+        if self._writer is None:
+            raise ValueError("daily.parquet: a sweep without cohorts has no daily table")
+        self._writer.close()
+        self._writer = None
+        os.replace(self._tmp, self.path)
+        return self.rows
+
+    def abort(self) -> None:
+        """Drop the unfinished table (a no-op after `finish`)."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        self._tmp.unlink(missing_ok=True)
 
 
 def _in_canonical_order(daily: pa.Table, order: Mapping[str, int]) -> pa.Table:

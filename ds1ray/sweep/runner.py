@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,7 +35,7 @@ from ds1ray.sweep.experiment import experiment_hash, load_experiment
 from ds1ray.sweep.manifest import identity_manifest, invocation_manifest
 from ds1ray.sweep.plan import Cohort, default_cohort_size, partition
 from ds1ray.sweep.progress import Progress
-from ds1ray.sweep.results import MANIFEST_FILE, CohortStore, assemble, write_json
+from ds1ray.sweep.results import MANIFEST_FILE, CohortStore, DailyAssembly, assemble_runs, daily_table, write_json
 from ds1ray.sweep.space import Point
 from ds1ray.sweep.store_hook import CohortRecorder
 from ds1ray.sweep.validate import check_overrides, scenario_config
@@ -113,45 +115,58 @@ def run_sweep(
     cluster: ClusterInfo | None = None
     cohorts: list[Cohort] = []
     simulate_started = time.perf_counter()
-    try:
-        if recorder is not None:
-            for key in store.done_keys():
-                recorder.record(experiment.name, identity, *store.read(key), key)
-        if pending:
-            with ray_session(address) as cluster:
-                timings["ray_start"] = cluster.start_seconds
-                size = cohort_size or default_cohort_size(len(runs), cluster.cpus)
-                cohorts = partition(pending, size, digest)
-                pool = min(workers or cluster.cpus, len(cohorts))
-                meter.note(
-                    f"{len(pending):,} runs to simulate in {len(cohorts)} cohort(s) of ≤ {size:,} "
-                    f"on {pool} worker(s); Ray ready in {cluster.start_seconds:.1f} s"
-                )
-                meter.start(already_done=len(done))
-                simulate_started = time.perf_counter()
-                finished = run_cohorts(cohorts, config, experiment.days, pool, on_wait=meter.in_flight)
-                for cohort, result, info in finished:
-                    runs_df, daily_df = _with_parameters(cohort, result, dtypes)
-                    store.write(cohort.key, runs_df, daily_df, _cohort_info(cohort, info, order))
-                    if recorder is not None:
-                        recorder.record(experiment.name, identity, runs_df, daily_df, cohort.key)
-                    meter.advance(len(cohort.runs))
-        timings["simulate"] = time.perf_counter() - simulate_started if pending else 0.0
-    except KeyboardInterrupt:
-        meter.finish()
-        kept = sum(len(ids) for ids in store.done_run_ids().values())
-        meter.note(
-            f"interrupted; {kept:,} of {len(runs):,} runs are kept in {store.dir}, run the same command to resume"
-        )
-        raise
-    finally:
-        meter.finish()
-        if recorder is not None:
-            recorder.close()
+    # The daily table is written as cohorts finish; an interrupted sweep drops the unfinished table.
+    with ExitStack() as unfinished:
+        assembly: DailyAssembly | None = None
+        try:
+            if recorder is not None:
+                for key in store.done_keys():
+                    recorder.record(experiment.name, identity, *store.read(key), key)
+            if pending:
+                with ray_session(address) as cluster:
+                    timings["ray_start"] = cluster.start_seconds
+                    size = cohort_size or default_cohort_size(len(runs), cluster.cpus)
+                    cohorts = partition(pending, size, digest)
+                    assembly = unfinished.enter_context(_daily_assembly(store, order, done, cohorts))
+                    pool = min(workers or cluster.cpus, len(cohorts))
+                    meter.note(
+                        f"{len(pending):,} runs to simulate in {len(cohorts)} cohort(s) of ≤ {size:,} "
+                        f"on {pool} worker(s); Ray ready in {cluster.start_seconds:.1f} s"
+                    )
+                    meter.start(already_done=len(done))
+                    simulate_started = time.perf_counter()
+                    finished = run_cohorts(cohorts, config, experiment.days, pool, on_wait=meter.in_flight)
+                    # Appending to daily.parquet and writing the cohort's own files are two Parquet encodes
+                    # (pyarrow releases the GIL): done side by side, the last cohort's tail is one encode long.
+                    appender = unfinished.enter_context(ThreadPoolExecutor(1, thread_name_prefix="daily"))
+                    for cohort, result, info in finished:
+                        daily = daily_table(result)
+                        appended = appender.submit(assembly.add, cohort.key, daily)
+                        runs_df = _with_parameters(cohort, result, dtypes)
+                        store.write(cohort.key, runs_df, daily, _cohort_info(cohort, info, order))
+                        if recorder is not None:
+                            recorder.record(experiment.name, identity, runs_df, result.daily, cohort.key)
+                        appended.result()
+                        meter.advance(len(cohort.runs))
+            timings["simulate"] = time.perf_counter() - simulate_started if pending else 0.0
+        except KeyboardInterrupt:
+            meter.finish()
+            kept = sum(len(ids) for ids in store.done_run_ids().values())
+            meter.note(
+                f"interrupted; {kept:,} of {len(runs):,} runs are kept in {store.dir}, run the same command to resume"
+            )
+            raise
+        finally:
+            meter.finish()
+            if recorder is not None:
+                recorder.close()
 
-    assemble_started = time.perf_counter()
-    keys = store.done_keys()
-    assemble(store, order, keys)
+        assemble_started = time.perf_counter()
+        keys = store.done_keys()
+        if assembly is None:  # nothing was left to simulate: the whole table comes from the cohort files
+            assembly = unfinished.enter_context(_daily_assembly(store, order, done, []))
+        assembly.finish()
+        assemble_runs(store, order, keys)
     timings["assemble"] = time.perf_counter() - assemble_started
     timings["total"] = time.perf_counter() - started
     manifest.update(
@@ -175,8 +190,9 @@ def run_sweep(
     )
 
 
-def _finished_runs(store: CohortStore, order: dict[str, int]) -> set[str]:
-    done: set[str] = set()
+def _finished_runs(store: CohortStore, order: dict[str, int]) -> dict[str, str]:
+    """Run id → the key of the finished cohort that holds it."""
+    done: dict[str, str] = {}
     for key, run_ids in store.done_run_ids().items():
         unknown = [run_id for run_id in run_ids if run_id not in order]
         if unknown:
@@ -185,8 +201,22 @@ def _finished_runs(store: CohortStore, order: dict[str, int]) -> set[str]:
                 "which this experiment does not have; "
                 "pass --force to discard the folder's results"
             )
-        done.update(run_ids)
+        done.update(dict.fromkeys(run_ids, key))
     return done
+
+
+def _daily_assembly(store: CohortStore, order: dict[str, int], done: dict[str, str],
+                    cohorts: list[Cohort]) -> DailyAssembly:
+    """The daily table's assembly, cohorts ordered by their first run, with the finished ones added."""
+    first: dict[str, int] = {}
+    for run_id, key in done.items():
+        first[key] = min(first.get(key, order[run_id]), order[run_id])
+    for cohort in cohorts:
+        first[cohort.key] = min(order[run.run_id] for run in cohort.runs)
+    assembly = DailyAssembly(store, order, sorted(first, key=first.__getitem__))
+    for key in sorted(set(done.values()), key=first.__getitem__):
+        assembly.add(key)
+    return assembly
 
 
 def parameter_dtypes(points: list[Point], paths: list[str]) -> dict[str, Any]:
@@ -194,19 +224,18 @@ def parameter_dtypes(points: list[Point], paths: list[str]) -> dict[str, Any]:
     return {path: pd.Series([point[path] for point in points]).dtype for path in paths}
 
 
-def _with_parameters(cohort: Cohort, result: CohortResult, dtypes: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _with_parameters(cohort: Cohort, result: CohortResult, dtypes: dict[str, Any]) -> pd.DataFrame:
     """The cohort's runs table with one column per swept parameter after `strategy`."""
-    runs_df = result.runs
-    expected = cohort.run_ids
-    if sorted(runs_df["run_id"]) != sorted(expected):
+    if sorted(result.run_ids) != sorted(cohort.run_ids):
         raise RuntimeError(f"cohort {cohort.key}: the simulation returned other runs than it was given")
+    runs_df = result.runs
     by_id = {run.run_id: run.overrides for run in cohort.runs}
     position = list(runs_df.columns).index("strategy") + 1
     runs_df = runs_df.copy()
     for offset, (path, dtype) in enumerate(dtypes.items()):
         values = [by_id[run_id][path] for run_id in runs_df["run_id"]]
         runs_df.insert(position + offset, path, pd.Series(values, index=runs_df.index, dtype=dtype))
-    return runs_df, result.daily
+    return runs_df
 
 
 def _cohort_info(cohort: Cohort, info: dict[str, Any], order: dict[str, int]) -> dict[str, Any]:

@@ -6,11 +6,12 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from ds1ray.errors import UserError
-from ds1ray.sweep.results import CohortStore, assemble, atomic_write, load_results, write_json
+from ds1ray.sweep.results import CohortStore, DailyAssembly, assemble, atomic_write, load_results, write_json
 
 
 def _cohort(run_ids: list[str], days: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -97,6 +98,43 @@ def test_assembly_orders_runs_canonically_and_streams_daily_cohort_by_cohort(
     assert list(daily["day"]) == [0, 1, 2] * 5
     # One row group per cohort: written one cohort at a time.
     assert pq.ParquetFile(tmp_path / "daily.parquet").num_row_groups == 2
+
+
+def _written(store: CohortStore, key: str, run_ids: list[str]) -> pa.Table:
+    runs, daily = _cohort(run_ids)
+    store.write(key, runs, daily, {})
+    return pa.Table.from_pandas(daily, preserve_index=False)
+
+
+@pytest.mark.parametrize("keep", [0, 2])
+def test_daily_assembly_writes_cohorts_in_sequence_whatever_order_they_finish_in(tmp_path: Path, keep: int) -> None:
+    store = CohortStore(tmp_path)
+    store.claim("exp", "h", force=False)
+    ids = [f"r{i}" for i in range(6)]
+    order = {run_id: i for i, run_id in enumerate(ids)}
+    tables = {key: _written(store, key, ids[2 * i : 2 * i + 2]) for i, key in enumerate(["a", "b", "c"])}
+    with DailyAssembly(store, order, ["a", "b", "c"], keep=keep) as daily:
+        daily.add("c", tables["c"])  # finished first, waits (in memory, or in its file when keep=0)
+        daily.add("b", tables["b"])
+        assert not (tmp_path / "daily.parquet").exists()
+        daily.add("a", tables["a"])
+        assert daily.finish() == 18
+    written = pd.read_parquet(tmp_path / "daily.parquet")
+    assert list(written["run_id"]) == [r for r in ids for _ in range(3)]
+    assert list(written["day"]) == [0, 1, 2] * 6
+    assert not list(tmp_path.glob(".*tmp*"))
+
+
+def test_daily_assembly_that_misses_a_cohort_fails_and_leaves_nothing(tmp_path: Path) -> None:
+    store = CohortStore(tmp_path)
+    store.claim("exp", "h", force=False)
+    with pytest.raises(RuntimeError, match=r"1 cohort\(s\) never came in \(first: b\)"), \
+            DailyAssembly(store, {"r0": 0, "r1": 1}, ["a", "b"]) as daily:
+        daily.add("a", _written(store, "a", ["r0"]))
+        with pytest.raises(KeyError, match="not one of this sweep's cohorts"):
+            daily.add("z")
+        daily.finish()
+    assert not (tmp_path / "daily.parquet").exists() and not list(tmp_path.glob(".*tmp*"))
 
 
 def test_load_results_reads_tables_and_manifest_and_unpacks(tmp_path: Path) -> None:

@@ -174,6 +174,8 @@ def test_an_interrupted_sweep_keeps_finished_cohorts_and_resumes(
     assert "interrupted" in stderr and "run the same command to resume" in stderr
     kept = len(CohortStore(out).done_keys())
     assert 1 <= kept < 60 and not (out / "runs.parquet").exists()
+    # The daily table was being written as cohorts finished: neither it nor its temporary file is left.
+    assert not (out / "daily.parquet").exists() and not list(out.glob(".*tmp*"))
     summary = run_sweep(path, out_dir=out, cohort_size=1, progress=False)
     assert summary.runs_reused == kept and summary.runs_simulated == 60 - kept
     assert len(load_results(out).runs) == 60
