@@ -30,6 +30,7 @@ ACTIVE, KILLED = CAMPAIGN_STATUS_CODES.index("active"), CAMPAIGN_STATUS_CODES.in
 PAUSED = CAMPAIGN_STATUS_CODES.index("paused")
 PAID = CHANNEL_CODES.index("paid")
 PRIOR_ROAS, PRIOR_SPEND = 2.0, 50.0
+EQUAL, GREEDY, BANDIT = range(3)  # allocation rules
 
 
 class Marketing(Agent):
@@ -46,6 +47,11 @@ class Marketing(Agent):
         self.orders = np.zeros((n, m), np.int64)
         self.carts = np.zeros((n, m), np.int64)
         self.spend = np.zeros((n, m), np.int64)
+        rule = self.strategy.allocation
+        self._rule = np.where(rule == "equal", EQUAL, np.where(rule == "roas_greedy", GREEDY, BANDIT))
+
+    # The allocation rule as a code per run: derived from the strategy, so no part of a snapshot.
+    _GIVEN = Agent._GIVEN | {"_rule"}
 
     def on_page_published(self, batch: EventBatch) -> None:
         run, product = batch.run, batch["product"]
@@ -120,20 +126,35 @@ class Marketing(Agent):
         self._allocate(np.unique(run))
 
     def _weights(self, run: np.ndarray, active: np.ndarray) -> np.ndarray:
-        rule = self.strategy.allocation[run][:, None]
         roas, spend = self._roas(run)
+        rule = self._rule[run]
+        weight = np.ones(roas.shape)  # `equal`
+        # Each rule's weights only for the runs that follow it: a cohort often has one rule, and
+        # every weight is a function of its own cell (the bandit's draws too), whoever else is computed.
+        greedy = rule == GREEDY
+        if greedy.any():
+            weight[greedy] = self._greedy_weights(run[greedy], roas[greedy], spend[greedy])
+        bandit = rule == BANDIT
+        if bandit.any():
+            weight[bandit] = self._bandit_weights(run[bandit], spend[bandit])
+        return np.where(active, weight, 0.0)
+
+    def _greedy_weights(self, run: np.ndarray, roas: np.ndarray, spend: np.ndarray) -> np.ndarray:
+        """ROAS^k, with campaigns too young to judge counted at no less than the prior ROAS."""
         young = spend < self.strategy.kill_after_spend[run][:, None]
-        greedy_roas = np.where(young, np.maximum(np.nan_to_num(roas, nan=PRIOR_ROAS), PRIOR_ROAS),
-                               np.nan_to_num(roas, nan=0.0))
-        greedy = np.power(np.maximum(greedy_roas, 0.05), self.strategy.greedy_exponent[run][:, None])
+        # roas is finite or NaN (no spend): fmax skips the NaN, so a young campaign without spend
+        # counts at the prior and an old one at the floor.
+        floor = np.where(young, PRIOR_ROAS, 0.05)
+        return np.power(np.fmax(roas, floor), self.strategy.greedy_exponent[run][:, None])
+
+    def _bandit_weights(self, run: np.ndarray, spend: np.ndarray) -> np.ndarray:
+        """Thompson sampling: the square of a log-normal ROAS draw around the shrunk estimate."""
         shrunk = (self.revenue[run] / 100.0 + PRIOR_ROAS * PRIOR_SPEND) / (spend + PRIOR_SPEND)
         sigma = 1.0 / np.sqrt(1.0 + self.orders[run])
-        u = self.ctx.streams["bandit"].uniform(
-            counter(self.day, np.arange(self.products)[None, :], bits=(32, 24)) + np.zeros((run.size, 1), np.uint64),
-            rows=run)
-        bandit = np.square(draws.lognormal(u, shrunk, sigma))
-        weight = np.select([rule == "equal", rule == "roas_greedy"], [np.ones_like(greedy), greedy], bandit)
-        return np.where(active, weight, 0.0)
+        # One counter per product, shared by the runs (the leading axis of 1); each run draws with its key.
+        u = self.ctx.streams["bandit"].uniform(counter(self.day, np.arange(self.products)[None, :], bits=(32, 24)),
+                                               rows=run)
+        return np.square(draws.lognormal(u, shrunk, sigma))
 
     def _allocate(self, run: np.ndarray, created: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         run = np.unique(run)
