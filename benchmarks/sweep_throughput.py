@@ -1,6 +1,6 @@
 """Sweep throughput: one workload of the quickstart scenario, three ways, in one invocation.
 
-    python benchmarks/sweep_throughput.py [--runs 512] [--days 365] [--only a|b|c] [--json FILE]
+    python benchmarks/sweep_throughput.py [--runs 512] [--days 365] [--only a|b|c] [--repeat N] [--json FILE]
 
 (a) each run alone in this process, without Ray (a cohort of one);
 (b) all runs as one cohort in this process, without Ray;
@@ -12,6 +12,10 @@ Each path reports run-days per second and the peak memory of all processes
 involved: the proportional set size (PSS, so pages shared between processes
 count once) summed over this process and all its descendants — Ray's own
 processes and workers included — sampled every 0.5 s at the lowest priority.
+
+A shared machine is noisy: `--repeat N` measures the paths N times, in rounds
+(a, b, c, then again), and reports each path's median time; the ratios are
+those of the medians, and each round's own (c)/(b) is printed too.
 
 The workload is the quickstart experiment (its scenario and strategies) with
 the replicate seeds raised so that it holds at least `--runs` runs (rounded up to
@@ -25,6 +29,7 @@ import argparse
 import json
 import math
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -118,17 +123,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--a-sample", type=int, default=64,
                         help="runs measured alone for path (a); 0 = all (default 64)")
     parser.add_argument("--cohort-size", type=int, default=None, help="path (c): cohort size (default: sweep's)")
+    parser.add_argument("--repeat", type=int, default=1, help="measure each path this many times (median)")
     parser.add_argument("--json", type=Path, help="write the figures to this file")
     args = parser.parse_args(argv)
     if args.runs < 1 or args.days < 1:
         parser.error("--runs and --days must be at least 1")
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     paths = set(args.only or ("a", "b", "c"))
 
-    from ds1ray.cohort import simulate
     from ds1ray.sweep.experiment import load_experiment
     from ds1ray.sweep.validate import scenario_config
 
-    results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="ds1ray-bench-") as tmp:
         experiment_path = workload_experiment(args.runs, args.days, Path(tmp))
         experiment = load_experiment(experiment_path)
@@ -138,37 +144,62 @@ def main(argv: list[str] | None = None) -> int:
         print(f"workload: {n} runs × {days} days of the quickstart scenario "
               f"({len(experiment.strategies)} strategies × {experiment.replicates.seeds} seeds)", flush=True)
 
-        if "a" in paths:
-            sample = runs if args.a_sample <= 0 else runs[: min(args.a_sample, n)]
-            with measured("a", results) as entry:
-                for run in sample:
-                    simulate(config, [run], days)
-            entry["runs"] = len(sample)
-            report("a", f"each run alone, no Ray ({len(sample)} of {n} runs)", entry, len(sample) * days)
-
-        if "b" in paths:
-            with measured("b", results) as entry:
-                simulate(config, runs, days)
-            entry["runs"] = n
-            report("b", "all runs as one cohort, no Ray", entry, n * days)
-
-        if "c" in paths:
-            c_entry = run_sweep_path(experiment_path, Path(tmp) / "out", args.cohort_size, results)
-            report("c", f"ds1ray sweep on local Ray, {c_entry['cpus']} CPUs, {c_entry['cohorts']} cohorts "
-                        f"(Ray start-up {c_entry['ray_start_seconds']:.1f} s, not counted)", c_entry, n * days)
-            print(f"    cohort compute in the workers: {c_entry['cohort_seconds']} s; sweep phases: "
-                  f"{c_entry['timings']}")
+        rounds: list[dict[str, Any]] = []
+        for round_index in range(args.repeat):
+            if args.repeat > 1:
+                print(f"round {round_index + 1} of {args.repeat}", flush=True)
+            measured_round = one_round(paths, args, config, runs, experiment_path, Path(tmp) / f"out-{round_index}")
+            rounds.append(measured_round)
+        results = median_rounds(rounds)
+        if args.repeat > 1:
+            print(f"\nmedians of {args.repeat} rounds:")
+            for path, entry in results.items():
+                print(f"({path}) {entry['seconds']:.2f} s, {entry['run_days_per_s']:,.0f} run-days/s "
+                      f"(rounds: {', '.join(f'{s:.2f}' for s in entry['round_seconds'])} s)")
 
     figures = summarise(results, days)
     print()
     for key in ("ratio_c_a", "ratio_c_b"):
         if key in figures:
-            print(f"{key}: {figures[key]:.1f}")
+            print(f"{key}: {figures[key]:.2f}")
     print(f"peak_memory_bytes: {figures['peak_memory_bytes']:,} ({figures['peak_memory_bytes'] / 2**30:.2f} GiB)")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
         print(f"wrote {args.json}")
     return 0
+
+
+def one_round(paths: set[str], args: argparse.Namespace, config: Any, runs: list[Any], experiment_path: Path,
+              out: Path) -> dict[str, Any]:
+    """Each chosen path measured once; `out` is path (c)'s results folder (removed after)."""
+    from ds1ray.cohort import simulate
+
+    n, days = len(runs), args.days
+    measured_round: dict[str, Any] = {}
+    if "a" in paths:
+        sample = runs if args.a_sample <= 0 else runs[: min(args.a_sample, n)]
+        with measured("a", measured_round) as entry:
+            for run in sample:
+                simulate(config, [run], days)
+        entry["runs"] = len(sample)
+        report("a", f"each run alone, no Ray ({len(sample)} of {n} runs)", entry, len(sample) * days)
+
+    if "b" in paths:
+        with measured("b", measured_round) as entry:
+            simulate(config, runs, days)
+        entry["runs"] = n
+        report("b", "all runs as one cohort, no Ray", entry, n * days)
+
+    if "c" in paths:
+        c_entry = run_sweep_path(experiment_path, out, args.cohort_size, measured_round)
+        shutil.rmtree(out)  # rounds would fill the disk
+        report("c", f"ds1ray sweep on local Ray, {c_entry['cpus']} CPUs, {c_entry['cohorts']} cohorts "
+                    f"(Ray start-up {c_entry['ray_start_seconds']:.1f} s, not counted)", c_entry, n * days)
+        print(f"    cohort compute in the workers: {c_entry['cohort_seconds']} s; sweep phases: "
+              f"{c_entry['timings']}")
+    if "b" in measured_round and "c" in measured_round:
+        print(f"    this round's (c)/(b): {measured_round['b']['seconds'] / measured_round['c']['seconds']:.2f}")
+    return measured_round
 
 
 def run_sweep_path(experiment_path: Path, out: Path, cohort_size: int | None, results: dict[str, Any]
@@ -208,6 +239,18 @@ def report(path: str, label: str, entry: dict[str, Any], run_days: int) -> None:
           f"peak memory {entry['peak_memory_bytes'] / 2**20:,.0f} MiB", flush=True)
 
 
+def median_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each path's round with the median time (the lower middle one for an even count), with every round's time."""
+    results: dict[str, Any] = {}
+    for path in rounds[0]:
+        entries = sorted((r[path] for r in rounds), key=lambda entry: entry["seconds"])
+        median = dict(entries[(len(entries) - 1) // 2])
+        median["round_seconds"] = [r[path]["seconds"] for r in rounds]
+        median["peak_memory_bytes"] = max(entry["peak_memory_bytes"] for entry in entries)
+        results[path] = median
+    return results
+
+
 def summarise(results: dict[str, Any], days: int) -> dict[str, Any]:
     figures: dict[str, Any] = {"days": days}
     for path, entry in results.items():
@@ -215,6 +258,7 @@ def summarise(results: dict[str, Any], days: int) -> dict[str, Any]:
         figures[f"runs_{path}"] = entry["runs"]
         figures[f"seconds_{path}"] = entry["seconds"]
         figures[f"peak_memory_bytes_{path}"] = entry["peak_memory_bytes"]
+        figures[f"round_seconds_{path}"] = entry["round_seconds"]
     ratio: Callable[[str, str], float] = lambda x, y: results[x]["run_days_per_s"] / results[y]["run_days_per_s"]  # noqa: E731
     if "c" in results and "a" in results:
         figures["ratio_c_a"] = ratio("c", "a")
