@@ -43,6 +43,11 @@ DAILY_KPIS = ("cash", "revenue", "ad_spend", "orders", "sessions", "checkouts", 
 TRACKING_TAGS = ("Pending", "InfoReceived", "InTransit", "OutForDelivery", "Delivered", "Exception")
 
 
+def _order_keys(run: I64, order_id: I64) -> list[int]:
+    """The world-wide key of each order (run and per-run order id in one int), as Python ints for sets and dicts."""
+    return ((np.asarray(run, np.int64) << _ORDER_BITS) | np.asarray(order_id, np.int64)).tolist()
+
+
 @dataclass(frozen=True)
 class AiTask:
     """Typical token use of one kind of AI call (from seeds/ai_fixtures.yaml)."""
@@ -223,9 +228,9 @@ class World:
     def refund(self, run: I64, order_id: I64, product: I64, amount_cents: I64, reason: I64) -> B:
         """Refund orders once each; a refunded or disputed order cannot be refunded again."""
         accepted = np.zeros(run.size, bool)
-        for i in range(run.size):
-            key = (int(run[i]) << _ORDER_BITS) | int(order_id[i])
-            if not self.alive[run[i]] or key in self.refunded or key in self.charged_back:
+        keys = _order_keys(run, order_id)
+        for i, (key, alive) in enumerate(zip(keys, self.alive[run].tolist(), strict=True)):
+            if not alive or key in self.refunded or key in self.charged_back:
                 continue
             self.refunded.add(key)
             accepted[i] = True
@@ -354,9 +359,9 @@ class World:
     def _charge_back(self, due: dict[str, NDArray[np.int64]]) -> dict[str, NDArray[np.int64]]:
         """Disputes fall due: the card network takes the amount and a fee, unless the order was refunded."""
         keep = np.zeros(due["run"].size, bool)
-        for i in range(due["run"].size):
-            key = (int(due["run"][i]) << _ORDER_BITS) | int(due["order_id"][i])
-            if self.alive[due["run"][i]] and key not in self.refunded and key not in self.charged_back:
+        keys = _order_keys(due["run"], due["order_id"])
+        for i, (key, alive) in enumerate(zip(keys, self.alive[due["run"]].tolist(), strict=True)):
+            if alive and key not in self.refunded and key not in self.charged_back:
                 self.charged_back.add(key)
                 keep[i] = True
         run, amount = due["run"][keep], due["amount"][keep]
@@ -411,7 +416,7 @@ class World:
 
     def _place_once(self, run: I64, product: I64, supplier: I64, order_id: I64, amount_cents: I64) -> Placement:
         assert self.placements is not None
-        keys = [(int(r) << _ORDER_BITS) | int(o) for r, o in zip(run, order_id, strict=True)]
+        keys = _order_keys(run, order_id)
         new = np.array([k not in self.placements for k in keys], dtype=bool)
         placed = self._place(run[new], product[new], supplier[new], order_id[new], amount_cents[new])
         for i, k in enumerate(np.array(keys, dtype=np.int64)[new]):
@@ -449,15 +454,16 @@ class World:
             uo[:, 4] < 1.0 - np.exp(-days_late / care.late_complaint_scale_days[r]))
         wants_return = ~complain_defect & ~complain_late & (uo[:, 5] < care.return_request_rate[r])
         question = ~complain_defect & ~complain_late & ~wants_return & (uo[:, 6] < care.question_rate[r])
-        reason = np.select([complain_defect, complain_late, wants_return, question],
-                           [_REASON["defect"], _REASON["late"], _REASON["return"], _REASON["question"]], -1)
-        ticket_day = np.select([complain_defect, complain_late, wants_return, question],
-                               [delivery + 2, promised + 1, delivery + 7, d + 3], -1)
+        # The four are exclusive: nested wheres pick as np.select would, without its overhead on small arrays.
+        reason = np.where(complain_defect, _REASON["defect"], np.where(complain_late, _REASON["late"], np.where(
+            wants_return, _REASON["return"], np.where(question, _REASON["question"], -1))))
+        ticket_day = np.where(complain_defect, delivery + 2, np.where(complain_late, promised + 1, np.where(
+            wants_return, delivery + 7, np.where(question, d + 3, -1))))
         has = reason >= 0
         self.tickets.add(ticket_day[has], run=r[has], order_id=o[has], product=p[has], reason=reason[has],
                          days_late=days_late[has], amount=amount[has])
-        for i in np.nonzero(has)[0]:
-            self.tracking[(int(r[i]) << _ORDER_BITS) | int(o[i])] = (int(ship_day[i]), int(delivery[i]))
+        dates = zip(ship_day[has].tolist(), delivery[has].tolist(), strict=True)
+        self.tracking.update(zip(_order_keys(r[has], o[has]), dates, strict=True))
 
         # Disputes: a share of buyers dispute anyway (friendly fraud); unhappy ones more often, unless refunded.
         complaint = complain_defect | complain_late
@@ -480,8 +486,8 @@ class World:
     def track(self, run: I64, order_id: I64) -> I64:
         """AfterShip-style tag index per order (TRACKING_TAGS)."""
         tags = np.zeros(run.size, np.int64)
-        for i in range(run.size):
-            ship_day, delivery = self.tracking.get((int(run[i]) << _ORDER_BITS) | int(order_id[i]), (-1, -1))
+        for i, key in enumerate(_order_keys(run, order_id)):
+            ship_day, delivery = self.tracking.get(key, (-1, -1))
             if ship_day < 0:
                 tags[i] = TRACKING_TAGS.index("Exception")
             elif self.day < ship_day:
