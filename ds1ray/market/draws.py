@@ -13,6 +13,7 @@ keeps counts monotone in the rate too, across the switch between the methods.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -32,7 +33,7 @@ _EXACT_BINOMIAL_MEAN_BELOW = 25.0
 
 def poisson(u: NDArray[np.float64], lam: NDArray[np.float64]) -> NDArray[np.int64]:
     """Poisson(λ) counts for uniforms `u` (same shape)."""
-    u, lam = np.broadcast_arrays(np.asarray(u, np.float64), np.maximum(np.asarray(lam, np.float64), 0.0))
+    u, lam = _broadcast(np.asarray(u, np.float64), np.maximum(np.asarray(lam, np.float64), 0.0))
     out = np.zeros(u.shape, dtype=np.int64)
     small = lam < _EXACT_POISSON_BELOW
     if small.any():
@@ -44,6 +45,14 @@ def poisson(u: NDArray[np.float64], lam: NDArray[np.float64]) -> NDArray[np.int6
         guess = np.maximum(np.floor(lam_l + np.sqrt(lam_l) * z + (z * z - 1.0) / 6.0 + 0.5), 0)
         out[large] = _exact_quantile(guess, u[large], lambda k, rows: pdtr(k, lam_l[rows]), upper=None)
     return out
+
+
+def _broadcast(*arrays: NDArray[Any]) -> list[NDArray[Any]]:
+    """The arrays broadcast to one shape; as they are when they already share it (the common case, and cheaper)."""
+    shape = arrays[0].shape
+    if all(a.shape == shape for a in arrays):
+        return list(arrays)
+    return list(np.broadcast_arrays(*arrays))
 
 
 Cdf = Callable[[NDArray[np.float64], NDArray[np.intp]], NDArray[np.float64]]
@@ -113,13 +122,14 @@ def _poisson_inversion(u: NDArray[np.float64], lam: NDArray[np.float64]) -> NDAr
 
 def binomial(u: NDArray[np.float64], n: NDArray[np.int64], p: NDArray[np.float64]) -> NDArray[np.int64]:
     """Binomial(n, p) counts for uniforms `u`."""
-    u, n, p = np.broadcast_arrays(np.asarray(u, np.float64), np.asarray(n, np.int64),
-                                  np.clip(np.asarray(p, np.float64), 0.0, 1.0))
+    u, n, p = _broadcast(np.asarray(u, np.float64), np.asarray(n, np.int64),
+                         np.clip(np.asarray(p, np.float64), 0.0, 1.0))
     out = np.zeros(u.shape, dtype=np.int64)
     live = (n > 0) & (p > 0)
     certain = live & (p >= 1.0)
-    out[certain] = n[certain]
-    live &= ~certain
+    if certain.any():
+        out[certain] = n[certain]
+        live &= ~certain
     mean, mean_failures = n * p, n * (1.0 - p)
     small = live & ((n <= _EXACT_BINOMIAL_UP_TO) | (mean < _EXACT_BINOMIAL_MEAN_BELOW))
     if small.any():
