@@ -98,8 +98,9 @@ class Ceo(Agent):
         s = self.strategy
         cash = self.cash[run]
         crash = (self.crash_until[run] > self.day)
-        mode = np.select([self.halted[run] | (cash < 0), crash, cash < np.rint(s.cash_reserve[run] * 100)],
-                         [HALT, CRASH, CAUTIOUS], NORMAL)
+        # Nested wheres pick as np.select would (first condition wins), without its overhead on small arrays.
+        mode = np.where(self.halted[run] | (cash < 0), HALT,
+                        np.where(crash, CRASH, np.where(cash < np.rint(s.cash_reserve[run] * 100), CAUTIOUS, NORMAL)))
         factor = np.ones(run.size)
         factor = np.where(mode == CAUTIOUS, s.cautious_budget_multiplier[run], factor)
         crash_factor = np.where(s.crash_reaction[run] == "pause", 0.0, s.crash_budget_multiplier[run])

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ds1ray.agents.base import Agent, AgentContext
+from ds1ray.agents.base import Agent, AgentContext, first_per_key
 from ds1ray.agents.strategies import SupplierStrategy
 from ds1ray.events.batch import EventBatch
 from ds1ray.events.contracts import SOURCING_KIND_CODES
@@ -36,11 +36,12 @@ class Supplier(Agent):
     def on_inventory_low(self, batch: EventBatch) -> None:
         run, product = batch.run, batch["product"]
         switch = (self.strategy.on_stockout[run] == "switch") & (self.current[run, product] == batch["supplier"])
+        if not switch.any():
+            return
         run, product = run[switch], product[switch]
         # One switch per product per batch, even if several orders reported the same stock-out.
-        key = run * self.products + product
-        _, first = np.unique(key, return_index=True)
-        run, product = run[np.sort(first)], product[np.sort(first)]
+        first = first_per_key(run * self.products + product)
+        run, product = run[first], product[first]
         excluded = ~self.ports.supplier.in_stock(run, product)
         excluded[np.arange(run.size), self.current[run, product]] = True
         self._source(run, product, excluded)
