@@ -31,7 +31,7 @@ def register(subparsers: Any) -> None:
         "--cohort-size",
         type=int,
         default=None,
-        help="runs per cohort (default ceil(runs / CPUs), at most 2,000)",
+        help="runs per cohort (default ceil(runs / CPUs), at most 4,000)",
     )
     sweep.add_argument(
         "--workers",

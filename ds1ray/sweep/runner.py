@@ -80,7 +80,7 @@ def run_sweep(
 
     `out_dir` defaults to `results/<experiment name>`; `address` joins a Ray
     cluster (default: the Ray already initialised here, else a new local one);
-    `cohort_size` defaults to ceil(runs / CPUs) capped at 2,000; `workers`
+    `cohort_size` defaults to ceil(runs / CPUs) capped at 4,000; `workers`
     defaults to the cluster's CPUs; `force` discards a folder's results of a
     changed experiment; `db_url` also records each cohort in the store.
     """

@@ -134,10 +134,11 @@ class CohortWorker:
         return self._days_done
 
 
-def _node_id() -> str:
+def _node_id() -> str | None:
     import ray
 
-    return str(ray.get_runtime_context().get_node_id())
+    # Outside Ray (a worker object used in-process) there is no node; asking would start a local Ray.
+    return str(ray.get_runtime_context().get_node_id()) if ray.is_initialized() else None
 
 
 def _result_of(ray: Any, ref: Any, cohort: Cohort) -> tuple[CohortResult, dict[str, Any]]:

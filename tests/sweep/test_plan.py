@@ -12,15 +12,16 @@ def _runs(count: int) -> list[RunSpec]:
     return [RunSpec("exp", seed, "s" if seed % 2 else "t", {"a.x": seed % 3}) for seed in range(count)]
 
 
-def test_default_cohort_size_is_one_cohort_per_cpu_capped_at_2000() -> None:
+def test_default_cohort_size_is_one_cohort_per_cpu_capped() -> None:
     assert default_cohort_size(96, 2) == 48
     assert default_cohort_size(97, 2) == 49
-    assert default_cohort_size(4_000, 2) == MAX_DEFAULT_COHORT
+    assert default_cohort_size(2 * MAX_DEFAULT_COHORT, 2) == MAX_DEFAULT_COHORT
+    assert default_cohort_size(4_096, 2) == 2_048
     assert default_cohort_size(1, 8) == 1
 
 
 def test_default_cohorts_above_the_cap_come_in_whole_rounds_of_the_cpus() -> None:
-    for runs, cpus in ((10_000, 2), (4_001, 2), (50_000, 8), (12_345, 3)):
+    for runs, cpus in ((10_000, 2), (8_001, 2), (50_000, 8), (12_345, 3)):
         size = default_cohort_size(runs, cpus)
         cohorts = math.ceil(runs / size)
         assert size <= MAX_DEFAULT_COHORT

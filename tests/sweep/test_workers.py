@@ -51,8 +51,11 @@ def test_a_cohort_worker_simulates_without_importing_pandas() -> None:
         from ds1ray.runspec import RunSpec
         from ds1ray.sweep.workers import CohortWorker
 
+        import ray
+
         result, info = CohortWorker().simulate(load_config(), [RunSpec("w", 1), RunSpec("w", 2)], 5)
         assert result.days == 5 and len(result.run_ids) == 2, result
+        assert info["node"] is None and not ray.is_initialized(), info  # used in-process: no Ray started
         print(sorted(name for name in sys.modules if name.split(".")[0] == "pandas"))
     """)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
