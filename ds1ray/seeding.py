@@ -34,6 +34,8 @@ _GOLDEN = U64(0x9E3779B97F4A7C15)
 _MIX1 = U64(0xBF58476D1CE4E5B9)
 _MIX2 = U64(0x94D049BB133111EB)
 _TO_UNIT = 1.0 / float(1 << 52)
+_SHIFT12, _SHIFT27, _SHIFT30, _SHIFT31 = U64(12), U64(27), U64(30), U64(31)
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 
 
 def canonical_params(params: Mapping[str, Any]) -> str:
@@ -77,12 +79,15 @@ def stream_key(keys: NDArray[np.uint64], name: str) -> NDArray[np.uint64]:
 def mix64(x: NDArray[np.uint64]) -> NDArray[np.uint64]:
     """SplitMix64's finaliser: a bijective 64-bit mixer (wrapping arithmetic is intended)."""
     with np.errstate(over="ignore"):
-        z = x.astype(np.uint64, copy=True)
-        z ^= z >> U64(30)
-        z *= _MIX1
-        z ^= z >> U64(27)
-        z *= _MIX2
-        z ^= z >> U64(31)
+        return _mix64_in_place(x.astype(np.uint64, copy=True))
+
+
+def _mix64_in_place(z: NDArray[np.uint64]) -> NDArray[np.uint64]:
+    z ^= z >> _SHIFT30
+    z *= _MIX1
+    z ^= z >> _SHIFT27
+    z *= _MIX2
+    z ^= z >> _SHIFT31
     return z
 
 
@@ -90,11 +95,24 @@ def counter(*parts: ArrayLike, bits: tuple[int, ...]) -> NDArray[np.uint64]:
     """Pack small non-negative integers into one 64-bit counter, `bits` wide each (first is highest)."""
     if len(parts) != len(bits) or sum(bits) > 64:
         raise ValueError("counter: one width per part, at most 64 bits in all")
-    out = np.zeros((), dtype=np.uint64)
+    # Each part lands, masked to its width, at the bits after it: the sum of shifted fields. Python ints
+    # (days, field numbers) are packed in Python, arrays with one NumPy expression each.
+    scalars = 0
+    packed: NDArray[np.uint64] | None = None
+    offset = sum(bits)
     for part, width in zip(parts, bits, strict=True):
-        value = np.asarray(part).astype(np.int64)
-        out = (out << U64(width)) | (value.astype(np.uint64) & U64((1 << width) - 1))
-    return out
+        offset -= width
+        mask = (1 << width) - 1
+        if type(part) is int and _INT64_MIN <= part <= _INT64_MAX:
+            scalars |= (part & mask) << offset
+            continue
+        value = np.asarray(part)
+        value = value.view(np.uint64) if value.dtype == np.int64 else value.astype(np.int64).astype(np.uint64)
+        field = (value & U64(mask)) << U64(offset)
+        packed = field if packed is None else packed | field
+    if packed is None:
+        return U64(scalars)  # type: ignore[return-value]  # as NumPy gives for scalar parts
+    return packed | U64(scalars) if scalars else packed
 
 
 class Stream:
@@ -117,10 +135,14 @@ class Stream:
         if count_arr.ndim > 1:
             keys = keys.reshape((-1,) + (1,) * (count_arr.ndim - 1))
         with np.errstate(over="ignore"):
-            bits = mix64(keys + count_arr * _GOLDEN)
+            bits = _mix64_in_place(keys + count_arr * _GOLDEN)  # a fresh array: mixed where it lies
+        bits >>= _SHIFT12
         # Open interval (0, 1): inverse CDFs must never see 0 or 1. With 52 bits the largest value,
         # (2**52 - 0.5) / 2**52 = 1 - 2**-53, is exactly representable; with 53 it would round to 1.0.
-        return ((bits >> U64(12)).astype(np.float64) + 0.5) * _TO_UNIT
+        unit = bits.astype(np.float64)
+        unit += 0.5
+        unit *= _TO_UNIT
+        return unit
 
     def normal(self, count: ArrayLike, rows: NDArray[np.integer] | None = None) -> NDArray[np.float64]:
         return np.asarray(ndtri(self.uniform(count, rows)), dtype=np.float64)

@@ -129,6 +129,16 @@ def test_counter_packs_parts_into_disjoint_bit_fields() -> None:
     assert len(np.unique(grid)) == 12
 
 
+def test_counter_masks_each_part_to_its_width_whether_scalar_or_array() -> None:
+    # Python ints are packed in Python, arrays (any integer dtype) in NumPy: the same fields either way.
+    run = np.array([0, 5, 70_000], np.int64)
+    expected = [((9 & 0xFF) << 56) | ((r & 0xFFFF) << 40) | (-2 & 0xFF_FFFF_FFFF) for r in run.tolist()]
+    for parts in ((9, run, -2), (np.int64(9), run.astype(np.int32), np.full(3, -2))):
+        packed = counter(*parts, bits=(8, 16, 40))
+        assert packed.dtype == np.uint64
+        assert packed.tolist() == expected
+
+
 def test_counter_rejects_mismatched_widths() -> None:
     with pytest.raises(ValueError, match="one width per part"):
         counter(1, 2, bits=(32,))
