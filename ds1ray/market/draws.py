@@ -34,8 +34,10 @@ _EXACT_BINOMIAL_MEAN_BELOW = 25.0
 def poisson(u: NDArray[np.float64], lam: NDArray[np.float64]) -> NDArray[np.int64]:
     """Poisson(λ) counts for uniforms `u` (same shape)."""
     u, lam = _broadcast(np.asarray(u, np.float64), np.maximum(np.asarray(lam, np.float64), 0.0))
-    out = np.zeros(u.shape, dtype=np.int64)
     small = lam < _EXACT_POISSON_BELOW
+    if small.all():  # the common case: one inversion, no masks
+        return _poisson_inversion(u.reshape(-1), lam.reshape(-1)).reshape(u.shape)
+    out = np.zeros(u.shape, dtype=np.int64)
     if small.any():
         out[small] = _poisson_inversion(u[small], lam[small])
     large = ~small
@@ -125,20 +127,35 @@ def binomial(u: NDArray[np.float64], n: NDArray[np.int64], p: NDArray[np.float64
     u, n, p = _broadcast(np.asarray(u, np.float64), np.asarray(n, np.int64),
                          np.clip(np.asarray(p, np.float64), 0.0, 1.0))
     out = np.zeros(u.shape, dtype=np.int64)
-    live = (n > 0) & (p > 0)
-    certain = live & (p >= 1.0)
+    # Only draws with some trials and some chance need work (most cells of a day have no sessions):
+    # they go on as one flat row each, in order, and every count depends on its own row alone.
+    rows = np.flatnonzero((n > 0) & (p > 0))
+    if rows.size == 0:
+        return out
+    flat = out.reshape(-1)
+    u, n, p = u.reshape(-1)[rows], n.reshape(-1)[rows], p.reshape(-1)[rows]
+    certain = p >= 1.0
     if certain.any():
-        out[certain] = n[certain]
-        live &= ~certain
-    mean, mean_failures = n * p, n * (1.0 - p)
-    small = live & ((n <= _EXACT_BINOMIAL_UP_TO) | (mean < _EXACT_BINOMIAL_MEAN_BELOW))
+        flat[rows[certain]] = n[certain]
+        uncertain = ~certain
+        rows, u, n, p = rows[uncertain], u[uncertain], n[uncertain], p[uncertain]
+    flat[rows] = _binomial_counts(u, n, p)
+    return out
+
+
+def _binomial_counts(u: NDArray[np.float64], n: NDArray[np.int64], p: NDArray[np.float64]) -> NDArray[np.int64]:
+    """Binomial counts for rows with n > 0 and 0 < p < 1."""
+    small = (n <= _EXACT_BINOMIAL_UP_TO) | (n * p < _EXACT_BINOMIAL_MEAN_BELOW)
+    if small.all():  # the common case: one inversion, no masks
+        return _binomial_inversion(u, n, p)
+    out = np.zeros(u.shape, dtype=np.int64)
     if small.any():
         out[small] = _binomial_inversion(u[small], n[small], p[small])
     # Few failures: count them instead (n − Binomial(n, 1 − p) at 1 − u stays monotone in u).
-    mirrored = live & ~small & (mean_failures < _EXACT_BINOMIAL_MEAN_BELOW)
+    mirrored = ~small & (n * (1.0 - p) < _EXACT_BINOMIAL_MEAN_BELOW)
     if mirrored.any():
         out[mirrored] = n[mirrored] - _binomial_inversion(1.0 - u[mirrored], n[mirrored], 1.0 - p[mirrored])
-    large = live & ~small & ~mirrored
+    large = ~small & ~mirrored
     if large.any():
         nl, pl = n[large].astype(np.float64), p[large]
         mean, sd = nl * pl, np.sqrt(nl * pl * (1.0 - pl))
