@@ -48,6 +48,18 @@ def _order_keys(run: I64, order_id: I64) -> list[int]:
     return ((np.asarray(run, np.int64) << _ORDER_BITS) | np.asarray(order_id, np.int64)).tolist()
 
 
+def _rank_within_run(run: I64) -> I64:
+    """Rank of each row among the rows of the same run, in row order (0 for a run's first)."""
+    if run.size < 2 or (run[1:] > run[:-1]).all():  # one row per run (the common case)
+        return np.zeros(run.size, np.int64)
+    order = np.argsort(run, kind="stable")
+    sorted_run = run[order]
+    first = np.searchsorted(sorted_run, sorted_run, side="left")
+    rank = np.empty(run.size, np.int64)
+    rank[order] = np.arange(run.size) - first
+    return rank
+
+
 @dataclass(frozen=True)
 class AiTask:
     """Typical token use of one kind of AI call (from seeds/ai_fixtures.yaml)."""
@@ -125,6 +137,7 @@ class World:
         self.ai_nanodollars = np.zeros(n, np.int64)
         self.ai_calls = np.zeros(n, np.int64)
         self.ai_refused = np.zeros(n, np.int64)
+        self._ai_cost: dict[str, I64] = {}
         # Reputation: unhappy customers and orders, both over a fading memory.
         self.unhappy = np.zeros(n)
         self.recent_orders = np.zeros(n)
@@ -136,6 +149,9 @@ class World:
         self.totals = {k: np.zeros(n, np.int64) for k in ("orders", "sessions", "checkouts", "tickets",
                                                           "refunded_orders", "chargeback_orders")}
         self.market_ceiling_cents = np.zeros(n, np.int64)
+        # The price at which shoppers walk away (dollars, and whole cents): fixed for the cohort's life.
+        self._choke_price = self.catalog.choke_multiple[:, None] * self.catalog.ref_price
+        self._choke_price_cents = np.rint(self._choke_price * 100).astype(np.int64)
         self.daily = {k: np.zeros((days, n), np.float64 if k == "roas" else np.int64) for k in DAILY_KPIS}
         self._today: dict[str, I64] = {}
 
@@ -283,7 +299,7 @@ class World:
                             * col(self.unhappy / np.maximum(self.recent_orders, 10.0)))
         cart_rate = cat.conversion * np.power(ratio, cat.elasticity) * cat.competition(d) * shock_conv * quality \
             * reputation / (1.0 - abandon)
-        choke = price > cat.choke_multiple[:, None] * cat.ref_price
+        choke = price > self._choke_price
         cart_rate = np.where(open_ & ~choke, np.minimum(cart_rate, 0.95), 0.0)
 
         sessions = np.stack([organic, clicks], axis=-1)
@@ -293,8 +309,7 @@ class World:
         session_count = sessions.sum(axis=(1, 2))
         self._today["sessions"] += session_count
         self.totals["sessions"] += session_count
-        ceiling = np.rint(cat.choke_multiple[:, None] * cat.ref_price * 100).astype(np.int64)
-        self.market_ceiling_cents += (sessions.sum(axis=2) * ceiling).sum(axis=1)
+        self.market_ceiling_cents += (sessions.sum(axis=2) * self._choke_price_cents).sum(axis=1)
         return [self._checkout_rows(carts), self._order_rows(orders)]
 
     def _demand_uniforms(self, day: int) -> F64:
@@ -523,20 +538,17 @@ class World:
         self.ai_tokens_this_month[new_month] = 0
         self.ai_month[:] = month
         tokens = spec.prompt_tokens + spec.completion_tokens
-        order = np.argsort(run, kind="stable")
-        sorted_run = run[order]
-        # Rank of each call among the same run's calls in this batch, to spend the budget in order.
-        first = np.searchsorted(sorted_run, sorted_run, side="left")
-        rank = np.empty(run.size, np.int64)
-        rank[order] = np.arange(run.size) - first
-        used = self.ai_tokens_this_month[run] + (rank + 1) * tokens
+        used = self.ai_tokens_this_month[run] + (_rank_within_run(run) + 1) * tokens
         granted = self.alive[run] & (used <= np.asarray(ai.monthly_token_budget)[run])
-        served = run[granted]
-        self.ai_tokens_this_month += np.bincount(served, minlength=self.runs) * tokens
-        cost = np.rint(spec.prompt_tokens * np.asarray(ai.input_price_per_million) * 1000
-                       + spec.completion_tokens * np.asarray(ai.output_price_per_million) * 1000).astype(np.int64)
-        self.ai_nanodollars += np.bincount(served, minlength=self.runs) * cost
-        self.ai_calls += np.bincount(served, minlength=self.runs)
+        served = np.bincount(run[granted], minlength=self.runs)
+        self.ai_tokens_this_month += served * tokens
+        cost = self._ai_cost.get(task)
+        if cost is None:  # per run, fixed for the cohort's life
+            cost = self._ai_cost[task] = np.rint(
+                spec.prompt_tokens * np.asarray(ai.input_price_per_million) * 1000
+                + spec.completion_tokens * np.asarray(ai.output_price_per_million) * 1000).astype(np.int64)
+        self.ai_nanodollars += served * cost
+        self.ai_calls += served
         self.ai_refused += np.bincount(run[~granted], minlength=self.runs)
         return np.asarray(granted)
 

@@ -202,6 +202,15 @@ def test_ai_calls_are_served_within_the_monthly_token_budget_and_charged_in_cent
         world.ai_complete("poem", np.zeros(1, np.int64))
 
 
+def test_ai_calls_of_interleaved_runs_spend_each_run_budget_in_row_order(make_world: MakeWorld) -> None:
+    specs = [RunSpec("world", seed, "a", {"market.ai.monthly_token_budget": 1300}) for seed in range(3)]
+    world = make_world(specs, 40)  # 600 tokens a call: two calls per run fit in 1,300
+    world.begin_day(0)
+    served = world.ai_complete("product_copy", np.array([2, 0, 2, 1, 0, 2, 0, 1]))
+    assert served.tolist() == [True, True, True, True, True, False, False, True]
+    assert world.ai_calls.tolist() == [2, 2, 2] and world.ai_refused.tolist() == [1, 0, 1]
+
+
 def test_a_dispute_is_charged_back_with_its_fee_unless_the_order_was_refunded_first(make_world: MakeWorld) -> None:
     world = make_world([RunSpec("world", 0, "a", {**CALM, "market.aftercare.base_chargeback_rate": 1.0,
                                                    "market.suppliers.tiers.cheap.failure_rate": 0.0})], 80)
