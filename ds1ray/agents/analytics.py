@@ -89,11 +89,14 @@ class Analytics(Agent):
         if run.size == 0:
             return
         window = self.strategy.roas_window_days[run]
-        lag = (self.day - 1 - np.arange(WINDOW_MAX))[:, None]
-        in_window = (np.arange(WINDOW_MAX)[:, None] < window[None, :]) & (lag >= 0)
-        slots = lag % WINDOW_MAX
-        revenue_w = np.where(in_window, np.take_along_axis(self.window_revenue[:, run], slots, axis=0), 0).sum(axis=0)
-        spend_w = np.where(in_window, np.take_along_axis(self.window_spend[:, run], slots, axis=0), 0).sum(axis=0)
+        # Only the days back that some run's window reaches: the rest would add zeros (sums of integers,
+        # so the same totals in any order).
+        back = np.arange(min(WINDOW_MAX, int(window.max())))
+        lag = self.day - 1 - back
+        in_window = (back[:, None] < window[None, :]) & (lag >= 0)[:, None]
+        cells = ((lag % WINDOW_MAX)[:, None], run[None, :])
+        revenue_w = np.where(in_window, self.window_revenue[cells], 0).sum(axis=0)
+        spend_w = np.where(in_window, self.window_spend[cells], 0).sum(axis=0)
         roas = np.where(spend_w > 0, revenue_w / np.maximum(spend_w, 1), 0.0)
         since = self.at_last_report
         current = {"revenue": self.revenue[run], "spend": spend_total[run], "refunds": self.refunds[run],
