@@ -10,7 +10,8 @@ catalog. Formulas and sources: docs/market.md.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -62,6 +63,19 @@ class Catalog:
     failure_rate: NDArray[np.float64]
     stockout_rate: NDArray[np.float64]
     stockout_days: NDArray[np.float64]
+    # The last day's heat and market price: the world and the mock ports each ask for them daily.
+    _by_day: dict[str, tuple[int, NDArray[np.float64]]] = field(default_factory=dict, init=False, repr=False,
+                                                                compare=False)
+
+    def _of_day(self, name: str, day: int, compute: Callable[[int], NDArray[np.float64]]) -> NDArray[np.float64]:
+        """compute(day), kept until another day is asked for (read-only: callers share it)."""
+        kept = self._by_day.get(name)
+        if kept is not None and kept[0] == day:
+            return kept[1]
+        value = compute(day)
+        value.flags.writeable = False
+        self._by_day[name] = (day, value)
+        return value
 
     @property
     def slots(self) -> int:
@@ -69,6 +83,9 @@ class Catalog:
 
     def heat(self, day: int) -> NDArray[np.float64]:
         """Interest relative to the peak (0..1): Gaussian rise, exponential decay, nothing before launch."""
+        return self._of_day("heat", day, self._heat)
+
+    def _heat(self, day: int) -> NDArray[np.float64]:
         d = float(day)
         rising = np.exp(-0.5 * np.square((d - self.peak) / (self.rise / 2.0)))
         decaying = np.exp(-(d - self.peak) / self.decay)
@@ -84,6 +101,9 @@ class Catalog:
 
     def market_price(self, day: int) -> NDArray[np.float64]:
         """What competitors charge (dollars): the reference price, eroded as they multiply."""
+        return self._of_day("market_price", day, self._market_price)
+
+    def _market_price(self, day: int) -> NDArray[np.float64]:
         erosion = self.price_erosion[:, None] * (1.0 - np.exp(-self.age(day) / 90.0))
         return self.ref_price * (1.0 - erosion)
 

@@ -26,6 +26,17 @@ def test_heat_is_zero_before_launch_one_at_the_peak_and_never_above_one(make_wor
     assert cat.heat(peak + 30)[0, 0] < cat.heat(peak + 1)[0, 0] < 1.0
 
 
+def test_a_days_heat_and_market_price_are_kept_read_only_and_follow_the_day(make_world: MakeWorld) -> None:
+    cat = make_world([RunSpec("cat", s) for s in range(2)], 10).catalog
+    day = int(np.ceil(cat.launch.max())) + 5
+    for of_day in (cat.heat, cat.market_price):
+        today = of_day(day)
+        assert of_day(day) is today and not today.flags.writeable
+        tomorrow = of_day(day + 1)
+        assert not np.array_equal(tomorrow, today)
+        np.testing.assert_array_equal(of_day(day), today)
+
+
 def test_competition_and_market_price_fall_as_a_product_ages(make_world: MakeWorld) -> None:
     cat = make_world([RunSpec("cat", 1)], 10).catalog
     launch = int(np.ceil(cat.launch[0, 0]))
