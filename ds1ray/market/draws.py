@@ -128,18 +128,19 @@ def binomial(u: NDArray[np.float64], n: NDArray[np.int64], p: NDArray[np.float64
                          np.clip(np.asarray(p, np.float64), 0.0, 1.0))
     out = np.zeros(u.shape, dtype=np.int64)
     # Only draws with some trials and some chance need work (most cells of a day have no sessions):
-    # they go on as one flat row each, in order, and every count depends on its own row alone.
-    rows = np.flatnonzero((n > 0) & (p > 0))
-    if rows.size == 0:
+    # they go on as one row each, in order, and every count depends on its own row alone.
+    live = (n > 0) & (p > 0)
+    if not live.any():
         return out
-    flat = out.reshape(-1)
-    u, n, p = u.reshape(-1)[rows], n.reshape(-1)[rows], p.reshape(-1)[rows]
+    u, n, p = u[live], n[live], p[live]
     certain = p >= 1.0
     if certain.any():
-        flat[rows[certain]] = n[certain]
+        counts = n.copy()
         uncertain = ~certain
-        rows, u, n, p = rows[uncertain], u[uncertain], n[uncertain], p[uncertain]
-    flat[rows] = _binomial_counts(u, n, p)
+        counts[uncertain] = _binomial_counts(u[uncertain], n[uncertain], p[uncertain])
+    else:
+        counts = _binomial_counts(u, n, p)
+    out[live] = counts
     return out
 
 
