@@ -99,9 +99,9 @@ class Marketing(Agent):
                 self._allocate(np.array([run]))
 
     def _roas(self, run: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        spend, _, _ = self.ports.ads.insights()
-        self.spend[run] = spend[run]
-        dollars = self.spend[run] / 100.0
+        spend = self.ports.ads.insights()[0][run]
+        self.spend[run] = spend
+        dollars = spend / 100.0
         with np.errstate(divide="ignore", invalid="ignore"):
             roas = np.where(dollars > 0, self.revenue[run] / 100.0 / np.maximum(dollars, 1e-9), np.nan)
         return roas, dollars
