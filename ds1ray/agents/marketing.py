@@ -57,7 +57,7 @@ class Marketing(Agent):
         run, product = batch.run, batch["product"]
         fresh = self.status[run, product] < 0
         self.status[run[fresh], product[fresh]] = ACTIVE
-        self._allocate(np.unique(run), created=(run[fresh], product[fresh]))
+        self._allocate(run, created=(run[fresh], product[fresh]))
 
     def on_strategy_updated(self, batch: EventBatch) -> None:
         self.total_budget[batch.run] = batch["daily_ad_budget_cents"]
@@ -123,7 +123,7 @@ class Marketing(Agent):
         self.budget[run, product] = 0
         self.ports.ads.set_budgets(run, product, np.zeros(run.size, np.int64))
         self.emit("CAMPAIGN_OPTIMIZED", run, product=product, daily_budget_cents=0, status=status)
-        self._allocate(np.unique(run))
+        self._allocate(run)
 
     def _weights(self, run: np.ndarray, active: np.ndarray) -> np.ndarray:
         roas, spend = self._roas(run)
@@ -157,7 +157,8 @@ class Marketing(Agent):
         return np.square(draws.lognormal(u, shrunk, sigma))
 
     def _allocate(self, run: np.ndarray, created: tuple[np.ndarray, np.ndarray] | None = None) -> None:
-        run = np.unique(run)
+        if run.size > 1 and not (run[1:] > run[:-1]).all():  # mostly already unique and sorted (a tick's runs)
+            run = np.unique(run)
         if run.size == 0:
             return
         active = self.status[run] == ACTIVE

@@ -34,7 +34,7 @@ B = NDArray[np.bool_]
 
 _REASON = {name: i for i, name in enumerate(TICKET_REASON_CODES)}
 _REFUND = {name: i for i, name in enumerate(REFUND_REASON_CODES)}
-_SOOTHING = np.array([_REFUND[r] for r in ("return", "late", "defect")])
+_SOOTHING = tuple(_REFUND[r] for r in ("return", "late", "defect"))
 _ORDER_BITS = 40  # order ids per run stay far below 2**40
 DAILY_KPIS = ("cash", "revenue", "ad_spend", "orders", "sessions", "checkouts", "refunds", "tickets",
               "active_products", "roas")
@@ -257,8 +257,9 @@ class World:
             self._today["refunds"] += np.bincount(rows["run"], minlength=self.runs)
             self.totals["refunded_orders"] += np.bincount(rows["run"], minlength=self.runs)
             self._confirmations.append(rows)
-            # A refunded complaint or return leaves the customer content again.
-            soothed = np.isin(rows["reason"], _SOOTHING)
+            # A refunded complaint or return leaves the customer content again (compared, not np.isin: dear).
+            reason = rows["reason"]
+            soothed = (reason == _SOOTHING[0]) | (reason == _SOOTHING[1]) | (reason == _SOOTHING[2])
             self.unhappy -= np.bincount(rows["run"][soothed], minlength=self.runs)
         return accepted
 
