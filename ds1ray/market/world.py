@@ -68,6 +68,38 @@ class AiTask:
     completion_tokens: int
 
 
+@dataclass(frozen=True)
+class _Funnel:
+    """The customer funnel's per-run parameters as columns, and the parts of its formulas that never
+    change: computed once per cohort instead of daily (the same operations, so the same numbers)."""
+
+    adstock_decay: F64
+    adstock_kept: F64
+    half_saturation: F64
+    minus_hill_slope: F64
+    impressions_per_cpm: F64
+    cpm: F64
+    max_daily_impressions: F64
+    ctr_appeal: F64
+    page_quality_without_ai: F64
+    minus_reputation_sensitivity: F64
+    cart_kept: F64
+
+    @classmethod
+    def of(cls, market: Stacked, catalog: Catalog) -> _Funnel:
+        col = lambda a: np.asarray(a, np.float64)[:, None]  # noqa: E731
+        traffic, conversion = market.traffic, market.conversion
+        alpha, half = col(traffic.adstock_decay), col(traffic.hill_half_saturation)
+        return cls(
+            adstock_decay=alpha, adstock_kept=1.0 - alpha, half_saturation=half,
+            minus_hill_slope=-col(traffic.hill_slope), impressions_per_cpm=1000.0 * half, cpm=col(traffic.cpm),
+            max_daily_impressions=col(traffic.max_daily_impressions), ctr_appeal=col(traffic.ctr) * catalog.appeal,
+            page_quality_without_ai=col(conversion.page_quality_without_ai),
+            minus_reputation_sensitivity=-col(conversion.reputation_sensitivity),
+            cart_kept=1.0 - col(conversion.cart_abandonment),
+        )
+
+
 @dataclass
 class Placement:
     """What the supplier network answers to fulfilment orders (one row per order)."""
@@ -152,6 +184,7 @@ class World:
         # The price at which shoppers walk away (dollars, and whole cents): fixed for the cohort's life.
         self._choke_price = self.catalog.choke_multiple[:, None] * self.catalog.ref_price
         self._choke_price_cents = np.rint(self._choke_price * 100).astype(np.int64)
+        self._funnel = _Funnel.of(market, self.catalog)
         self.daily = {k: np.zeros((days, n), np.float64 if k == "roas" else np.int64) for k in DAILY_KPIS}
         self._today: dict[str, I64] = {}
 
@@ -265,8 +298,7 @@ class World:
 
     def customers(self) -> list[EventBatch]:
         """Today's shoppers: ad delivery, sessions, carts and paid orders (CHECKOUT_STARTED, ORDER_PAID)."""
-        d, cat, mk = self.day, self.catalog, self.market
-        traffic, conversion = mk.traffic, mk.conversion
+        d, cat, f = self.day, self.catalog, self._funnel
         col = lambda a: np.asarray(a, np.float64)[:, None]  # noqa: E731
         open_ = self.listed & self.alive[:, None]
         heat = cat.heat(d)
@@ -276,15 +308,14 @@ class World:
         spend = np.where(open_, self.budget, 0)
         self.ledger.post_all("ad_spend", spend.sum(axis=1))
         self.spend_total += spend
-        alpha = col(traffic.adstock_decay)
-        self.adstock = spend / 100.0 + alpha * self.adstock
-        effective = (1.0 - alpha) * self.adstock
-        half, slope = col(traffic.hill_half_saturation), col(traffic.hill_slope)
+        self.adstock = spend / 100.0 + f.adstock_decay * self.adstock
+        effective = f.adstock_kept * self.adstock
         with np.errstate(divide="ignore"):
-            hill = np.where(effective > 0, 1.0 / (1.0 + np.power(np.maximum(effective, 1e-12) / half, -slope)), 0.0)
-        cpm = col(traffic.cpm) * col(self.shocks.cpm[:, d])
-        impressions = np.minimum(1000.0 * half / cpm * hill * shock_traffic, col(traffic.max_daily_impressions))
-        ctr = col(traffic.ctr) * cat.appeal * (0.3 + 0.7 * heat)
+            hill = np.where(effective > 0, 1.0 / (1.0 + np.power(np.maximum(effective, 1e-12) / f.half_saturation,
+                                                                 f.minus_hill_slope)), 0.0)
+        cpm = f.cpm * col(self.shocks.cpm[:, d])
+        impressions = np.minimum(f.impressions_per_cpm / cpm * hill * shock_traffic, f.max_daily_impressions)
+        ctr = f.ctr_appeal * (0.3 + 0.7 * heat)
         u = self._demand_uniforms(d)
         clicks = draws.poisson(u[..., 0], impressions * ctr)
         self.impressions_total += np.rint(impressions).astype(np.int64)
@@ -292,20 +323,18 @@ class World:
 
         organic_rate = cat.organic_peak * heat * shock_traffic
         organic = np.where(open_, draws.poisson(u[..., 1], organic_rate), 0)
-        quality = np.where(self.ai_copy, 1.0, col(conversion.page_quality_without_ai))
+        quality = np.where(self.ai_copy, 1.0, f.page_quality_without_ai)
         price = self.price / 100.0
         ratio = np.where(open_, price / np.maximum(cat.market_price(d), 0.01), 1.0)
-        abandon = col(conversion.cart_abandonment)
-        reputation = np.exp(-col(conversion.reputation_sensitivity)
-                            * col(self.unhappy / np.maximum(self.recent_orders, 10.0)))
+        reputation = np.exp(f.minus_reputation_sensitivity * col(self.unhappy / np.maximum(self.recent_orders, 10.0)))
         cart_rate = cat.conversion * np.power(ratio, cat.elasticity) * cat.competition(d) * shock_conv * quality \
-            * reputation / (1.0 - abandon)
+            * reputation / f.cart_kept
         choke = price > self._choke_price
         cart_rate = np.where(open_ & ~choke, np.minimum(cart_rate, 0.95), 0.0)
 
         sessions = np.stack([organic, clicks], axis=-1)
         carts = draws.binomial(u[..., 2:4], sessions, cart_rate[..., None])
-        orders = draws.binomial(u[..., 4:6], carts, 1.0 - abandon[..., None])
+        orders = draws.binomial(u[..., 4:6], carts, f.cart_kept[..., None])
 
         session_count = sessions.sum(axis=(1, 2))
         self._today["sessions"] += session_count
