@@ -79,7 +79,9 @@ def _exact_quantile(guess: NDArray[np.float64], u: NDArray[np.float64], cdf: Cdf
         if rows.size == 0:
             break
         k[rows] += 1.0
-    rows = np.nonzero(k > 0)[0]
+    # A row that stepped up already knows cdf(k − 1) < u (that is why it stepped): only the rows
+    # still at their guess may need to step down.
+    rows = np.nonzero((k > 0) & (k == guess))[0]
     for _ in range(_MAX_STEPS):
         high = cdf(np.maximum(k[rows] - 1.0, 0.0), rows) >= u[rows]
         rows = rows[high]
