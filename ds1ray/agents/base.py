@@ -65,9 +65,11 @@ class Agent:
         self.products = ctx.products
         self.day = 0
         self._outbox: list[EventBatch] = []
+        self._follows: dict[tuple[str, str], NDArray[np.bool_]] = {}
 
-    # What a snapshot leaves out: what the constructor is given, not what the agent learnt.
-    _GIVEN = frozenset({"ctx", "strategy", "ports", "runs", "products", "_outbox"})
+    # What a snapshot leaves out: what the constructor is given (and what follows from it), not what
+    # the agent learnt.
+    _GIVEN = frozenset({"ctx", "strategy", "ports", "runs", "products", "_outbox", "_follows"})
 
     def snapshot(self) -> dict[str, Any]:
         """The agent's learnt state (its arrays and clock), for a store to keep across restarts."""
@@ -102,6 +104,14 @@ class Agent:
         run_arr = np.asarray(run, dtype=np.int64)
         if run_arr.size:
             self._outbox.append(EventBatch.of(event_type, run_arr, **columns))
+
+    def follows(self, field: str, choice: str) -> NDArray[np.bool_]:
+        """Per run: whether its strategy's `field` is `choice`. Strategies are fixed for a cohort's life, so
+        the comparison (of Python strings, one run at a time) is made once; index it with the rows' runs."""
+        mask = self._follows.get((field, choice))
+        if mask is None:
+            mask = self._follows[(field, choice)] = np.asarray(getattr(self.strategy, field) == choice, bool)
+        return mask
 
     def keep_time(self, batch: EventBatch) -> None:
         """Set the clock from a DAILY_TICK or OPTIMIZATION_TICK batch."""

@@ -58,13 +58,13 @@ class Ceo(Agent):
         self.reported_roas[batch.run] = batch["roas"]
 
     def on_market_crash(self, batch: EventBatch) -> None:
-        reacts = self.strategy.crash_reaction[batch.run] != "ignore"
+        reacts = ~self.follows("crash_reaction", "ignore")[batch.run]
         run = batch.run[reacts]
         self.crash_until[run] = self.day + batch["days"][reacts]
         self._decide(run)
 
     def on_market_shift(self, batch: EventBatch) -> None:
-        reacts = self.strategy.crash_reaction[batch.run] != "ignore"
+        reacts = ~self.follows("crash_reaction", "ignore")[batch.run]
         run = batch.run[reacts]
         self.shift_until[run] = self.day + batch["days"][reacts]
         self.shift_factor[run] = np.clip(batch["conversion"][reacts] / batch["cpm"][reacts], 0.5, 1.5)
@@ -103,7 +103,7 @@ class Ceo(Agent):
                         np.where(crash, CRASH, np.where(cash < np.rint(s.cash_reserve[run] * 100), CAUTIOUS, NORMAL)))
         factor = np.ones(run.size)
         factor = np.where(mode == CAUTIOUS, s.cautious_budget_multiplier[run], factor)
-        crash_factor = np.where(s.crash_reaction[run] == "pause", 0.0, s.crash_budget_multiplier[run])
+        crash_factor = np.where(self.follows("crash_reaction", "pause")[run], 0.0, s.crash_budget_multiplier[run])
         factor = np.where(mode == CRASH, crash_factor, factor)
         factor = np.where(mode == HALT, 0.0, factor)
         factor *= np.where(self.shift_until[run] > self.day, self.shift_factor[run], 1.0)

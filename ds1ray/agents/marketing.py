@@ -30,7 +30,6 @@ ACTIVE, KILLED = CAMPAIGN_STATUS_CODES.index("active"), CAMPAIGN_STATUS_CODES.in
 PAUSED = CAMPAIGN_STATUS_CODES.index("paused")
 PAID = CHANNEL_CODES.index("paid")
 PRIOR_ROAS, PRIOR_SPEND = 2.0, 50.0
-EQUAL, GREEDY, BANDIT = range(3)  # allocation rules
 
 
 class Marketing(Agent):
@@ -47,11 +46,6 @@ class Marketing(Agent):
         self.orders = np.zeros((n, m), np.int64)
         self.carts = np.zeros((n, m), np.int64)
         self.spend = np.zeros((n, m), np.int64)
-        rule = self.strategy.allocation
-        self._rule = np.where(rule == "equal", EQUAL, np.where(rule == "roas_greedy", GREEDY, BANDIT))
-
-    # The allocation rule as a code per run: derived from the strategy, so no part of a snapshot.
-    _GIVEN = Agent._GIVEN | {"_rule"}
 
     def on_page_published(self, batch: EventBatch) -> None:
         run, product = batch.run, batch["product"]
@@ -127,14 +121,13 @@ class Marketing(Agent):
 
     def _weights(self, run: np.ndarray, active: np.ndarray) -> np.ndarray:
         roas, spend = self._roas(run)
-        rule = self._rule[run]
         weight = np.ones(roas.shape)  # `equal`
         # Each rule's weights only for the runs that follow it: a cohort often has one rule, and
         # every weight is a function of its own cell (the bandit's draws too), whoever else is computed.
-        greedy = rule == GREEDY
+        greedy = self.follows("allocation", "roas_greedy")[run]
         if greedy.any():
             weight[greedy] = self._greedy_weights(run[greedy], roas[greedy], spend[greedy])
-        bandit = rule == BANDIT
+        bandit = ~self.follows("allocation", "equal")[run] & ~greedy  # what is neither is the bandit
         if bandit.any():
             weight[bandit] = self._bandit_weights(run[bandit], spend[bandit])
         return np.where(active, weight, 0.0)

@@ -76,7 +76,7 @@ class Ops(Agent):
         stock = self.ports.supplier.in_stock(run, product)
         rows = np.arange(run.size)
         out = ~stock[rows, supplier]
-        reroute = out & (self.strategy.on_stockout[run] == "reroute")
+        reroute = out & self.follows("on_stockout", "reroute")[run]
         if reroute.any():
             preferred = stock[:, REROUTE_ORDER]
             has = preferred.any(axis=1)

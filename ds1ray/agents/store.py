@@ -57,7 +57,7 @@ class Store(Agent):
         self.keep_time(batch)
         run, product = np.nonzero(self.listed[batch.run])
         run = batch.run[run]
-        due = (self.strategy.pricing[run] == "competitor") & (
+        due = self.follows("pricing", "competitor")[run] & (
             self.day - self.last_priced[run, product] >= self.strategy.reprice_every_days[run])
         self._reprice(run[due], product[due])
 
@@ -95,7 +95,7 @@ class Store(Agent):
         s = self.strategy
         cost = self.landed_cost[run, product]
         by_markup = cost * s.markup[run]
-        competitor = s.pricing[run] == "competitor"
+        competitor = self.follows("pricing", "competitor")[run]
         by_competitor = np.zeros(run.size)
         if competitor.any():
             by_competitor[competitor] = self.ports.competitor.prices(run[competitor], product[competitor]) \

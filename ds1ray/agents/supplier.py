@@ -35,7 +35,7 @@ class Supplier(Agent):
 
     def on_inventory_low(self, batch: EventBatch) -> None:
         run, product = batch.run, batch["product"]
-        switch = (self.strategy.on_stockout[run] == "switch") & (self.current[run, product] == batch["supplier"])
+        switch = self.follows("on_stockout", "switch")[run] & (self.current[run, product] == batch["supplier"])
         if not switch.any():
             return
         run, product = run[switch], product[switch]
@@ -50,9 +50,8 @@ class Supplier(Agent):
         if run.size == 0:
             return
         cost, days, rating = self.ports.supplier.quotes(run, product)
-        rule = self.strategy.selection[run][:, None]
-        badness = np.where(rule == "cheapest", cost.astype(float),
-                           np.where(rule == "fastest", days, -rating))
+        cheapest, fastest = self.follows("selection", "cheapest")[run], self.follows("selection", "fastest")[run]
+        badness = np.where(cheapest[:, None], cost.astype(float), np.where(fastest[:, None], days, -rating))
         badness = np.where(excluded, np.inf, badness)
         possible = np.isfinite(badness).any(axis=1)
         run, product, badness = run[possible], product[possible], badness[possible]

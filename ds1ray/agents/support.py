@@ -38,12 +38,12 @@ class Support(Agent):
 
     def on_ticket_created(self, batch: EventBatch) -> None:
         run, reason, late = batch.run, batch["reason"], batch["days_late"]
-        policy = self.strategy.refund_policy[run]
         complaint = (reason == LATE) | (reason == DEFECT)
         # A run has one policy, so the policies' refunds can be or-ed (np.select is dear on small arrays).
-        refund = ((policy == "always") & (complaint | (reason == RETURN))) | (
-            (policy == "late_or_defect") & complaint) | ((policy == "threshold") & (
-                (reason == DEFECT) | ((reason == LATE) & (late > self.strategy.refund_after_days_late[run]))))
+        policy = lambda choice: self.follows("refund_policy", choice)[run]  # noqa: E731
+        refund = (policy("always") & (complaint | (reason == RETURN))) | (policy("late_or_defect") & complaint) | (
+            policy("threshold") & ((reason == DEFECT) | ((reason == LATE) & (
+                late > self.strategy.refund_after_days_late[run]))))
         apology = reason == SUPPLIER_FAILURE
         refund &= ~apology  # already refunded by ops: never a second time
         wants_ai = self.strategy.use_ai_replies[run] & ~apology

@@ -49,3 +49,14 @@ def test_an_agent_refuses_a_batch_it_has_no_handler_for(make_agent: MakeAgent) -
     with pytest.raises(TypeError, match="agent 'marketing' has no handler for TICKET_CREATED"):
         agent.handle(EventBatch.of("TICKET_CREATED", [0], ticket_id=1, order_id=1, product=0, reason=0, days_late=0,
                                    amount_cents=1))
+
+
+def test_follows_tells_each_runs_strategy_choice_and_stays_out_of_snapshots(make_agent: MakeAgent) -> None:
+    runs = [RunSpec("m", s, "x", {"marketing.allocation": rule})
+            for s, rule in enumerate(["bandit", "equal", "bandit", "roas_greedy"])]
+    agent = make_agent("marketing", runs, {"ads": RecordingAds(4, 4)})
+    assert agent.follows("allocation", "bandit").tolist() == [True, False, True, False]
+    assert agent.follows("allocation", "equal").tolist() == [False, True, False, False]
+    assert "_follows" not in agent.snapshot()
+    agent.restore(agent.snapshot())
+    assert agent.follows("allocation", "roas_greedy").tolist() == [False, False, False, True]
