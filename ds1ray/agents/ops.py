@@ -82,9 +82,12 @@ class Ops(Agent):
             has = preferred.any(axis=1)
             alternative = REROUTE_ORDER[np.argmax(preferred, axis=1)]
             supplier = np.where(reroute & has, alternative, supplier)
-        low = first_per_key(run[out] * self.products + product[out])
-        self.emit("INVENTORY_LOW", run[out][low], product=product[out][low],
-                  supplier=self.supplier_of[run[out][low], product[out][low]], backorder_days=0)
+        if out.any():
+            low_run, low_product = run[out], product[out]
+            low = first_per_key(low_run * self.products + low_product)
+            low_run, low_product = low_run[low], low_product[low]
+            self.emit("INVENTORY_LOW", low_run, product=low_product, supplier=self.supplier_of[low_run, low_product],
+                      backorder_days=0)
 
         accepted, backorder, cost = self.ports.supplier.place_orders(run, product, supplier, order_id, amount)
         np.add.at(self.orders, (run, product), 1)
@@ -118,6 +121,8 @@ class Ops(Agent):
             r, p = r[first], p[first]
             self.emit("INVENTORY_LOW", r, product=p, supplier=self.supplier_of[r, p], backorder_days=0)
 
+        if not complaint.any():
+            return
         s = self.strategy
         cells = np.unique(run[complaint] * self.products + product[complaint])
         r, p = cells // self.products, cells % self.products
