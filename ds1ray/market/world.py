@@ -336,10 +336,13 @@ class World:
         carts = draws.binomial(u[..., 2:4], sessions, cart_rate[..., None])
         orders = draws.binomial(u[..., 4:6], carts, f.cart_kept[..., None])
 
-        session_count = sessions.sum(axis=(1, 2))
+        # Sums of integers: organic + clicks instead of a sum over the channel axis, whose two-element
+        # inner loops make it an order of magnitude slower.
+        per_product = organic + clicks
+        session_count = per_product.sum(axis=1)
         self._today["sessions"] += session_count
         self.totals["sessions"] += session_count
-        self.market_ceiling_cents += (sessions.sum(axis=2) * self._choke_price_cents).sum(axis=1)
+        self.market_ceiling_cents += (per_product * self._choke_price_cents).sum(axis=1)
         return [self._checkout_rows(carts), self._order_rows(orders)]
 
     def _demand_uniforms(self, day: int) -> F64:
