@@ -252,10 +252,13 @@ class World:
                                                   bits=(24, 24, 16))[None])
         starts = (self.stockout_until <= day) & (u < cat.stockout_rate)
         if starts.any():
-            # Given a start, u / rate is uniform on (0, 1): reuse it for an exponential length.
-            length = np.ceil(-np.log(np.where(starts, u / cat.stockout_rate, 1.0)) * cat.stockout_days)
-            self.stockout_until = np.where(starts, day + np.maximum(length, 1).astype(np.int64),
-                                           self.stockout_until)
+            # Given a start, u / rate is uniform on (0, 1): reuse it for an exponential length
+            # (computed for the starting cells only: the logarithm over every cell was the dear part).
+            cells = np.nonzero(starts)
+            length = np.ceil(-np.log(u[cells] / cat.stockout_rate[cells]) * cat.stockout_days[cells])
+            until = self.stockout_until.copy()  # a new array, as before: no one's earlier view changes
+            until[cells] = day + np.maximum(length, 1).astype(np.int64)
+            self.stockout_until = until
 
     # ------------------------------------------------------------ shop platform
 
