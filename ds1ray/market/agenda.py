@@ -48,6 +48,9 @@ class Agenda:
         if not chunks:
             return None
         out = {k: np.concatenate([c[k] for c in chunks]) for k in self.columns}
+        run = out["run"]
+        if (run[1:] >= run[:-1]).all():  # already run-major (one chunk, mostly): a stable sort would keep it
+            return out
         # Chunks of different days interleave runs: restore run-major order, stably.
-        order = np.argsort(out["run"], kind="stable")
+        order = np.argsort(run, kind="stable")
         return {k: v[order] for k, v in out.items()}
