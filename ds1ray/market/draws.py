@@ -109,7 +109,8 @@ def _poisson_inversion(u: NDArray[np.float64], lam: NDArray[np.float64]) -> NDAr
         still = u > cdf
         if not still.all():
             k[rows[~still]] = step
-            rows, u, lam, p, cdf = rows[still], u[still], lam[still], p[still], cdf[still]
+            keep = np.flatnonzero(still)  # one scan of the mask, then plain gathers
+            rows, u, lam, p, cdf = rows[keep], u[keep], lam[keep], p[keep], cdf[keep]
     # The last few rows, one at a time: the same IEEE products and sums, without a NumPy call per step.
     for row, u_row, lam_row, p_row, cdf_row in zip(rows.tolist(), u.tolist(), lam.tolist(), p.tolist(),
                                                    cdf.tolist(), strict=True):
@@ -187,7 +188,8 @@ def _binomial_inversion(u: NDArray[np.float64], n: NDArray[np.int64], p: NDArray
         still = (u > cdf) & (step < n)
         if not still.all():
             k[rows[~still]] = step
-            rows, u, n, odds, pk, cdf = rows[still], u[still], n[still], odds[still], pk[still], cdf[still]
+            keep = np.flatnonzero(still)
+            rows, u, n, odds, pk, cdf = rows[keep], u[keep], n[keep], odds[keep], pk[keep], cdf[keep]
     for row, u_row, n_row, odds_row, pk_row, cdf_row in zip(rows.tolist(), u.tolist(), n.tolist(), odds.tolist(),
                                                             pk.tolist(), cdf.tolist(), strict=True):
         row_step = step
