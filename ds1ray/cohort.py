@@ -193,8 +193,20 @@ def cohort_result(specs: Sequence[RunSpec], world: World, days_run: int) -> Coho
         outcomes={name: outcomes[name] for name in RUN_OUTCOMES},
         bankrupt_day=world.bankrupt_day.copy(),
         market_ceiling=world.market_ceiling_cents / 100.0,
-        daily_kpis={name: world.daily[name][:days_run] for name in DAILY_KPIS},
+        days=days_run,
+        daily_kpis={name: _run_by_run(world.daily[name][:days_run], name in MONEY_KPIS) for name in DAILY_KPIS},
     )
+
+
+MONEY_KPIS = frozenset({"cash", "revenue", "ad_spend"})
+"""Daily KPIs the world keeps in cents and the result tables give in dollars."""
+
+
+def _run_by_run(per_day: np.ndarray, cents: bool) -> np.ndarray:
+    """A (days, runs) KPI as one column, run by run, in result units (one copy: the transposition)."""
+    if cents:
+        return np.divide(per_day.T, 100.0, order="C").reshape(-1)
+    return np.ascontiguousarray(per_day.T).reshape(-1)
 
 
 def simulate(config: Config, runs: Sequence[RunSpec], days: int) -> CohortResult:

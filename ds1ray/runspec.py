@@ -48,10 +48,6 @@ class RunSpec:
         return seeding.market_key(self.seed)
 
 
-MONEY_KPIS = frozenset({"cash", "revenue", "ad_spend"})
-"""Daily KPIs the world keeps in cents and the result tables give in dollars."""
-
-
 @dataclass(eq=False)
 class CohortResult:
     """Outcomes of a cohort as plain arrays; `runs` and `daily` give them as DataFrames.
@@ -72,12 +68,10 @@ class CohortResult:
     bankrupt_day: NDArray[np.int64]
     """The day a run went bankrupt; −1 if it never did."""
     market_ceiling: NDArray[np.float64]
+    days: int
     daily_kpis: dict[str, NDArray[Any]]
-    """Per-day KPIs as (days, runs) arrays, as the world keeps them (money in cents)."""
-
-    @property
-    def days(self) -> int:
-        return int(next(iter(self.daily_kpis.values())).shape[0]) if self.daily_kpis else 0
+    """Per-day KPI columns, run by run (all days of the first run, then the next; money in dollars):
+    the daily table's own layout, so building the table copies nothing."""
 
     @cached_property
     def runs(self) -> pd.DataFrame:
@@ -110,7 +104,5 @@ class CohortResult:
             "run_id": run_id,
             "day": np.tile(np.arange(self.days, dtype=np.int64), len(self.run_ids)),
         }
-        for name, values in self.daily_kpis.items():
-            flat = values.T.reshape(-1)
-            columns[name] = flat / 100.0 if name in MONEY_KPIS else flat
+        columns.update(self.daily_kpis)
         return columns

@@ -200,16 +200,23 @@ class DailyAssembly:
         self.abort()
 
     def add(self, key: str, table: pa.Table | None = None) -> None:
-        """Cohort `key` is done; `table` is its daily rows (None: read its cohort file)."""
+        """Cohort `key` is done; `table` is its daily rows (None: read its cohort file).
+
+        The cohort's file must be complete before the next call (or `finish`): a cohort
+        that has to wait may be read back from it then.
+        """
         if key not in self.sequence:
             raise KeyError(f"cohort {key} is not one of this sweep's cohorts")
-        held = sum(waiting is not None for waiting in self._waiting.values())
-        self._waiting[key] = table if held < self.keep else None
+        self._waiting[key] = table
         while self._next < len(self.sequence) and self.sequence[self._next] in self._waiting:
             next_key = self.sequence[self._next]
             waiting = self._waiting.pop(next_key)
             self._append(waiting if waiting is not None else pq.read_table(self.store.daily_path(next_key)))
             self._next += 1
+        # Only now may a table be dropped for its file: the cohort just added may be being written
+        # by the caller at this moment, and it is read back no earlier than at the next call.
+        if key in self._waiting and sum(t is not None for t in self._waiting.values()) > self.keep:
+            self._waiting[key] = None
 
     def _append(self, table: pa.Table) -> None:
         table = _in_canonical_order(table.replace_schema_metadata(None), self.order)
