@@ -11,7 +11,7 @@
 Each path reports run-days per second and the peak memory of all processes
 involved: the proportional set size (PSS, so pages shared between processes
 count once) summed over this process and all its descendants — Ray's own
-processes and workers included — sampled every 0.5 s at the lowest priority.
+processes and workers included — sampled once a second at the lowest priority.
 
 A shared machine is noisy: `--repeat N` measures the paths N times, in rounds
 (a, b, c, then again), and reports each path's median time; the ratios are
@@ -49,13 +49,16 @@ QUICKSTART = ROOT / "experiments" / "quickstart.yaml"
 class PeakMemory:
     """Samples the summed PSS of this process tree in a background thread.
 
-    One sample reads /proc/<pid>/smaps_rollup of every process (≈ 25 ms for a Ray
-    session). The sampler must not compete with what it measures: Ray runs its
-    workers at nice 15, so a sampler at normal priority, ten times a second, took a
-    quarter of a core from them. It samples twice a second at nice 19 instead.
+    One sample reads /proc/<pid>/smaps_rollup of every process (≈ 15–25 ms of CPU
+    for a Ray session). The sampler must not compete with what it measures: path
+    (c) keeps both CPUs busy, so every sample is time taken from a worker, while
+    (b) leaves a CPU idle for it. A sampler at normal priority, ten times a second,
+    took a quarter of a core from Ray's workers (nice 15); twice a second at nice
+    19 it still took ≈ 3 % of one. It samples once a second at nice 19: a sweep's
+    memory is a plateau lasting as long as its cohorts (seconds), not a spike.
     """
 
-    def __init__(self, interval: float = 0.5) -> None:
+    def __init__(self, interval: float = 1.0) -> None:
         self.interval = interval
         self.peak = 0
         self._stop = threading.Event()
