@@ -23,24 +23,24 @@ class Stacked:
         if not models:
             raise ValueError("Stacked needs at least one model")
         self._models = list(models)
-        self._cache: dict[str, Any] = {}
 
     def __len__(self) -> int:
         return len(self._models)
 
     def __getattr__(self, name: str) -> Any:
+        # Called only for a name not yet in the instance's dict: the stacked value is kept there, so each
+        # later read is a plain attribute lookup (agents read strategy fields tens of thousands of times a year).
         if name.startswith("_"):
             raise AttributeError(name)
-        if name not in self._cache:
-            self._cache[name] = _stack([getattr(m, name) for m in self._models], name)
-        return self._cache[name]
+        value = _stack([getattr(m, name) for m in self._models], name)
+        setattr(self, name, value)
+        return value
 
     def __getstate__(self) -> dict[str, Any]:
         return {"models": self._models}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self._models = state["models"]
-        self._cache = {}
 
 
 def _stack(values: list[Any], name: str) -> Any:
