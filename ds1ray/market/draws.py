@@ -24,6 +24,9 @@ _POISSON_MAX_STEPS = 200
 # Rows left in an inversion below which each finishes in plain Python floats (the same IEEE arithmetic):
 # a NumPy call costs a few microseconds whatever its size, a scalar step a tenth of one.
 _SCALAR_ROWS = 32
+# Rows that finished stay in the inversions' arrays until the live ones are this many times fewer: dropping
+# them costs a dozen NumPy calls, carrying them a little arithmetic each.
+_COMPACT_WHEN_LIVE_BELOW = 4
 _EXACT_POISSON_BELOW = 20.0
 _EXACT_BINOMIAL_UP_TO = 30
 # Below this mean (of successes, or of failures by symmetry) the binomial is inverted exactly:
@@ -101,16 +104,24 @@ def _poisson_inversion(u: NDArray[np.float64], lam: NDArray[np.float64]) -> NDAr
     cdf = p.copy()
     rows = np.nonzero(u > cdf)[0]
     u, lam, p, cdf = u[rows], lam[rows], p[rows], cdf[rows]
+    # Each row's count of steps below its uniform, which is its k once it stops (the CDF only grows, so a row
+    # that stopped stays stopped): finished rows can ride along for a few steps and be dropped together.
+    count = np.ones(rows.size, np.int64)
+    live = rows.size
     step = 0
-    while rows.size > _SCALAR_ROWS and step < _POISSON_MAX_STEPS:
+    while live > _SCALAR_ROWS and step < _POISSON_MAX_STEPS:
         step += 1
         p *= lam / step
         cdf += p
         still = u > cdf
-        if not still.all():
-            k[rows[~still]] = step
-            keep = np.flatnonzero(still)  # one scan of the mask, then plain gathers
-            rows, u, lam, p, cdf = rows[keep], u[keep], lam[keep], p[keep], cdf[keep]
+        count += still
+        live = int(np.count_nonzero(still))
+        if live * _COMPACT_WHEN_LIVE_BELOW <= rows.size or live <= _SCALAR_ROWS:
+            keep = _finish(k, rows, count, still)
+            rows, u, lam, p, cdf, count = rows[keep], u[keep], lam[keep], p[keep], cdf[keep], count[keep]
+    if live < rows.size:  # the step cap came before a compaction
+        keep = _finish(k, rows, count, still)
+        rows, u, lam, p, cdf = rows[keep], u[keep], lam[keep], p[keep], cdf[keep]
     # The last few rows, one at a time: the same IEEE products and sums, without a NumPy call per step.
     for row, u_row, lam_row, p_row, cdf_row in zip(rows.tolist(), u.tolist(), lam.tolist(), p.tolist(),
                                                    cdf.tolist(), strict=True):
@@ -123,6 +134,14 @@ def _poisson_inversion(u: NDArray[np.float64], lam: NDArray[np.float64]) -> NDAr
                 break
         k[row] = row_step  # rows past the step cap keep the last step, as a bound
     return k
+
+
+def _finish(k: NDArray[np.int64], rows: NDArray[np.intp], count: NDArray[np.int64], still: NDArray[np.bool_]
+            ) -> NDArray[np.intp]:
+    """Write the counts of the rows that stopped into `k`; return the positions of those still going."""
+    done = ~still
+    k[rows[done]] = count[done]
+    return np.flatnonzero(still)  # one scan of the mask, then plain gathers
 
 
 def binomial(u: NDArray[np.float64], n: NDArray[np.int64], p: NDArray[np.float64]) -> NDArray[np.int64]:
@@ -180,16 +199,21 @@ def _binomial_inversion(u: NDArray[np.float64], n: NDArray[np.int64], p: NDArray
     cdf = pk.copy()
     rows = np.nonzero((u > cdf) & (n > 0))[0]
     u, n, odds, pk, cdf = u[rows], n[rows], odds[rows], pk[rows], cdf[rows]
+    # Counted as in `_poisson_inversion`; a row past its n trials has pk = 0 from then on, so riding along is safe.
+    count = np.ones(rows.size, np.int64)
+    live = rows.size
     step = 0
-    while rows.size > _SCALAR_ROWS:
+    while live > _SCALAR_ROWS:
         pk *= (n - step) / (step + 1.0) * odds
         step += 1
         cdf += pk
         still = (u > cdf) & (step < n)
-        if not still.all():
-            k[rows[~still]] = step
-            keep = np.flatnonzero(still)
-            rows, u, n, odds, pk, cdf = rows[keep], u[keep], n[keep], odds[keep], pk[keep], cdf[keep]
+        count += still
+        live = int(np.count_nonzero(still))
+        if live * _COMPACT_WHEN_LIVE_BELOW <= rows.size or live <= _SCALAR_ROWS:
+            keep = _finish(k, rows, count, still)
+            rows, u, n, odds, pk, cdf, count = rows[keep], u[keep], n[keep], odds[keep], pk[keep], cdf[keep], \
+                count[keep]
     for row, u_row, n_row, odds_row, pk_row, cdf_row in zip(rows.tolist(), u.tolist(), n.tolist(), odds.tolist(),
                                                             pk.tolist(), cdf.tolist(), strict=True):
         row_step = step

@@ -143,3 +143,15 @@ def test_a_count_does_not_depend_on_the_rows_drawn_with_it() -> None:
     np.testing.assert_array_equal(together_poisson, alone_poisson)
     np.testing.assert_array_equal(together_binomial, alone_binomial)
     assert together_poisson.max() > 20 and together_binomial.max() > 20  # the long tails were reached
+
+
+def test_rows_past_the_poisson_step_cap_keep_the_cap_together_or_alone() -> None:
+    # Beyond the exact regime's rates, so many rows reach the step cap while still below their uniform:
+    # the rows that stopped just before it and those that never stop must both get the count a lone row gets.
+    rng = np.random.default_rng(11)
+    u = np.concatenate([rng.random(200), 1.0 - rng.random(200) * 1e-12])
+    lam = rng.uniform(120.0, 190.0, u.size)
+    together = draws._poisson_inversion(u, lam)
+    alone = [draws._poisson_inversion(u[i:i + 1], lam[i:i + 1])[0] for i in range(u.size)]
+    np.testing.assert_array_equal(together, alone)
+    assert together.max() == draws._POISSON_MAX_STEPS and (together < draws._POISSON_MAX_STEPS).any()
