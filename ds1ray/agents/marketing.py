@@ -30,11 +30,14 @@ ACTIVE, KILLED = CAMPAIGN_STATUS_CODES.index("active"), CAMPAIGN_STATUS_CODES.in
 PAUSED = CAMPAIGN_STATUS_CODES.index("paused")
 PAID = CHANNEL_CODES.index("paid")
 PRIOR_ROAS, PRIOR_SPEND = 2.0, 50.0
+ALLOCATION_RULES = ("equal", "roas_greedy", "bandit")
+EQUAL, GREEDY, BANDIT = range(len(ALLOCATION_RULES))
 
 
 class Marketing(Agent):
     id = "marketing"
     Strategy = MarketingStrategy
+    _GIVEN = Agent._GIVEN | {"_rule", "_rules_used"}  # what follows from the strategy is not learnt state
 
     def __init__(self, ctx: AgentContext) -> None:
         super().__init__(ctx)
@@ -46,6 +49,8 @@ class Marketing(Agent):
         self.orders = np.zeros((n, m), np.int64)
         self.carts = np.zeros((n, m), np.int64)
         self.spend = np.zeros((n, m), np.int64)
+        self._rule: np.ndarray | None = None  # derived from the strategy on first use (`_allocation_rule`)
+        self._rules_used: list[bool] = []
 
     def on_page_published(self, batch: EventBatch) -> None:
         run, product = batch.run, batch["product"]
@@ -96,15 +101,16 @@ class Marketing(Agent):
         spend = self.ports.ads.insights()[0][run]
         self.spend[run] = spend
         dollars = spend / 100.0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            roas = np.where(dollars > 0, self.revenue[run] / 100.0 / np.maximum(dollars, 1e-9), np.nan)
+        # The divisor is at least 1e-9, so no error state is needed (entering one costs microseconds).
+        roas = np.where(dollars > 0, self.revenue[run] / 100.0 / np.maximum(dollars, 1e-9), np.nan)
         return roas, dollars
 
     def _kill_losers(self, run: np.ndarray) -> None:
         roas, spend = self._roas(run)
         s = self.strategy
+        # roas is NaN exactly where nothing was spent, and counts as 0 there (np.nan_to_num, without its overhead).
         losing = (self.status[run] == ACTIVE) & (spend >= s.kill_after_spend[run][:, None]) & (
-            np.nan_to_num(roas, nan=0.0) < s.kill_roas[run][:, None])
+            np.where(spend > 0, roas, 0.0) < s.kill_roas[run][:, None])
         rows, product = np.nonzero(losing)
         self._stop(run[rows], product, KILLED)
 
@@ -122,15 +128,28 @@ class Marketing(Agent):
     def _weights(self, run: np.ndarray, active: np.ndarray) -> np.ndarray:
         roas, spend = self._roas(run)
         weight = np.ones(roas.shape)  # `equal`
-        # Each rule's weights only for the runs that follow it: a cohort often has one rule, and
-        # every weight is a function of its own cell (the bandit's draws too), whoever else is computed.
-        greedy = self.follows("allocation", "roas_greedy")[run]
-        if greedy.any():
-            weight[greedy] = self._greedy_weights(run[greedy], roas[greedy], spend[greedy])
-        bandit = ~self.follows("allocation", "equal")[run] & ~greedy  # what is neither is the bandit
-        if bandit.any():
-            weight[bandit] = self._bandit_weights(run[bandit], spend[bandit])
+        # Each rule's weights only for the runs that follow it: every weight is a function of its own
+        # cell (the bandit's draws too), whoever else is computed. A rule no run follows costs nothing.
+        rule = self._allocation_rule()
+        rules = rule[run]
+        if self._rules_used[GREEDY]:
+            greedy = rules == GREEDY
+            if greedy.any():
+                weight[greedy] = self._greedy_weights(run[greedy], roas[greedy], spend[greedy])
+        if self._rules_used[BANDIT]:
+            bandit = rules == BANDIT
+            if bandit.any():
+                weight[bandit] = self._bandit_weights(run[bandit], spend[bandit])
         return np.where(active, weight, 0.0)
+
+    def _allocation_rule(self) -> np.ndarray:
+        """Per run, the index of its allocation rule in ALLOCATION_RULES (fixed for the cohort's life)."""
+        if self._rule is None:
+            self._rule = np.zeros(self.runs, np.int64)
+            for code, name in enumerate(ALLOCATION_RULES):
+                self._rule[self.follows("allocation", name)] = code
+            self._rules_used = [bool((self._rule == code).any()) for code in range(len(ALLOCATION_RULES))]
+        return self._rule
 
     def _greedy_weights(self, run: np.ndarray, roas: np.ndarray, spend: np.ndarray) -> np.ndarray:
         """ROAS^k, with campaigns too young to judge counted at no less than the prior ROAS."""
@@ -157,19 +176,21 @@ class Marketing(Agent):
         active = self.status[run] == ACTIVE
         weight = self._weights(run, active)
         total = weight.sum(axis=1, keepdims=True)
-        share = np.where(total > 0, weight / np.where(total > 0, total, 1.0), 0.0)
+        positive = total > 0
+        share = np.where(positive, weight / np.where(positive, total, 1.0), 0.0)
         budget = np.floor(share * self.total_budget[run][:, None]).astype(np.int64)
         changed = active & (budget != self.budget[run])
         self.budget[run] = np.where(active, budget, self.budget[run])
         rows, product = np.nonzero(changed)
         if rows.size:
             self.ports.ads.set_budgets(run[rows], product, budget[rows, product])
-        new = np.zeros_like(changed)
         if created is not None and created[0].size:
+            new = np.zeros_like(changed)
             index = np.searchsorted(run, created[0])
             new[index, created[1]] = True
             r, p = np.nonzero(new)
             self.emit("CAMPAIGN_CREATED", run[r], product=p, daily_budget_cents=budget[r, p])
-        rows, product = np.nonzero(changed & ~new)
-        self.emit("CAMPAIGN_OPTIMIZED", run[rows], product=product, daily_budget_cents=budget[rows, product],
-                  status=ACTIVE)
+            rows, product = np.nonzero(changed & ~new)
+        if rows.size:
+            self.emit("CAMPAIGN_OPTIMIZED", run[rows], product=product, daily_budget_cents=budget[rows, product],
+                      status=ACTIVE)

@@ -159,3 +159,26 @@ def test_a_handler_that_kills_and_reallocates_publishes_one_campaign_optimized_b
     assert batch["status"][0] == KILLED and batch["product"][0] == 0 and batch["daily_budget_cents"][0] == 0
     np.testing.assert_array_equal(batch["product"][1:], [1, 2])  # the survivors share the budget
     np.testing.assert_array_equal(batch["daily_budget_cents"][1:], [BUDGET // 2, BUDGET // 2])
+
+
+def test_in_a_cohort_mixing_the_rules_each_run_allocates_as_it_would_alone(make_agent: MakeAgent) -> None:
+    rules = ("bandit", "equal", "roas_greedy", "equal")
+    specs = [RunSpec("mk", 0, f"{rule}{i}", {"marketing.allocation": rule, "marketing.kill_roas": 0.0})
+             for i, rule in enumerate(rules)]
+
+    def budgets(chosen: list[int]) -> np.ndarray:
+        ads = RecordingAds(len(chosen), 4)
+        agent = make_agent("marketing", [specs[i] for i in chosen], {"ads": ads})
+        _start(agent, len(chosen))
+        ads.spend[:, :3] = 20_000
+        for row in range(len(chosen)):
+            _sales(agent, row, [10_000, 30_000, 60_000])
+        agent.handle(EventBatch.of("OPTIMIZATION_TICK", np.arange(len(chosen)), day=1))
+        assert not {"_rule", "_rules_used"} & set(agent.snapshot())  # derived from the strategy, not learnt
+        return ads.budget.copy()
+
+    together = budgets(list(range(len(rules))))
+    for i in range(len(rules)):
+        np.testing.assert_array_equal(together[i], budgets([i])[0])
+    assert not np.array_equal(together[0], together[1])  # the bandit's draws are not an equal split
+    assert not np.array_equal(together[2], together[1])  # nor are the greedy's ROAS-weighted shares
