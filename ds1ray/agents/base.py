@@ -66,10 +66,11 @@ class Agent:
         self.day = 0
         self._outbox: list[EventBatch] = []
         self._follows: dict[tuple[str, str], NDArray[np.bool_]] = {}
+        self._handlers: dict[str, Any] = {}  # event type → bound handler, looked up once per type
 
     # What a snapshot leaves out: what the constructor is given (and what follows from it), not what
     # the agent learnt.
-    _GIVEN = frozenset({"ctx", "strategy", "ports", "runs", "products", "_outbox", "_follows"})
+    _GIVEN = frozenset({"ctx", "strategy", "ports", "runs", "products", "_outbox", "_follows", "_handlers"})
 
     def snapshot(self) -> dict[str, Any]:
         """The agent's learnt state (its arrays and clock), for a store to keep across restarts."""
@@ -90,9 +91,12 @@ class Agent:
 
     def handle(self, batch: EventBatch) -> list[EventBatch]:
         """React to a batch; return what the agent published in response."""
-        handler = getattr(self, f"on_{batch.type.lower()}", None)
+        handler = self._handlers.get(batch.type)
         if handler is None:
-            raise TypeError(f"agent {self.id!r} has no handler for {batch.type}")
+            handler = getattr(self, f"on_{batch.type.lower()}", None)
+            if handler is None:
+                raise TypeError(f"agent {self.id!r} has no handler for {batch.type}")
+            self._handlers[batch.type] = handler
         handler(batch)
         out, self._outbox = self._outbox, []
         # A handler that stops campaigns and then re-allocates emits CAMPAIGN_OPTIMIZED twice:
