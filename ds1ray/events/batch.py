@@ -27,6 +27,9 @@ _COLUMNS: dict[str, dict[str, Any]] = {
 
 
 _INT64 = np.dtype(np.int64)
+# Python scalars that fill a column of the contract's dtype as they are (what `_column` would make of them):
+# event codes, counts and constant strings an agent passes as one value for every row.
+_SCALAR_FILLS = frozenset({(int, np.int64), (int, np.float64), (float, np.float64), (str, object), (bool, np.bool_)})
 
 
 def _column_dtype(event_type: str, field: str) -> Any:
@@ -72,11 +75,17 @@ class EventBatch:
             raise ValueError(f"{event_type} batch: missing fields {missing}, unknown fields {extra}")
         run_arr = run if _is_column(run, _INT64) else np.asarray(run, dtype=np.int64).reshape(-1)
         cols: dict[str, NDArray[Any]] = {}
+        shape = run_arr.shape
         for name, dtype in fields.items():
             raw = columns[name]
-            # Most columns already are what the contract asks for: taken as they are, with no NumPy call.
-            if _is_column(raw, dtype, run_arr.shape):
+            # Most columns already are what the contract asks for: taken as they are, with no NumPy call
+            # (the test of `_is_column`, inline: it runs for every column of some twelve thousand batches a year).
+            if type(raw) is np.ndarray and raw.ndim == 1 and raw.dtype == dtype and raw.shape == shape:
                 cols[name] = raw
+            elif (type(raw), dtype) in _SCALAR_FILLS:
+                column = np.empty(shape, dtype)
+                column.fill(raw)
+                cols[name] = column
             else:
                 cols[name] = _column(event_type, name, raw, dtype, run_arr)
         return cls(event_type, run_arr, cols)

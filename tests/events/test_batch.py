@@ -43,6 +43,8 @@ def test_a_typed_array_of_the_wrong_length_is_refused_too() -> None:
 def test_fractional_values_in_an_integer_field_are_refused() -> None:
     with pytest.raises(ValueError, match=r"DAILY_TICK\.day: fractional values"):
         EventBatch.of("DAILY_TICK", np.arange(2), day=np.array([1.0, 2.5]))
+    with pytest.raises(ValueError, match=r"DAILY_TICK\.day: fractional values"):
+        EventBatch.of("DAILY_TICK", np.arange(2), day=2.5)  # a Python float is no integer scalar either
     assert EventBatch.of("DAILY_TICK", np.arange(2), day=np.array([1.0, 2.0]))["day"].dtype == np.int64
 
 
