@@ -30,6 +30,7 @@ DELEGATED = {
 class Ceo(Agent):
     id = "ceo"
     Strategy = CeoStrategy
+    _GIVEN = Agent._GIVEN | {"_reserve_cents", "_mode_factor"}  # what follows from the strategy is not learnt
 
     def __init__(self, ctx: AgentContext) -> None:
         super().__init__(ctx)
@@ -44,6 +45,14 @@ class Ceo(Agent):
         self.mode = np.full(n, -1, np.int64)
         self.budget = np.full(n, -1, np.int64)
         self.reported_roas = np.full(n, np.nan)
+        s = self.strategy
+        # Per run, fixed for the cohort's life: the cash reserve in cents, and the budget factor of each
+        # risk mode (a column per mode code), so a decision reads them instead of re-deriving them.
+        self._reserve_cents = np.rint(s.cash_reserve * 100)
+        self._mode_factor = np.zeros((n, len(RISK_MODE_CODES)))
+        self._mode_factor[:, NORMAL] = 1.0
+        self._mode_factor[:, CAUTIOUS] = s.cautious_budget_multiplier
+        self._mode_factor[:, CRASH] = np.where(self.follows("crash_reaction", "pause"), 0.0, s.crash_budget_multiplier)
 
     def on_daily_tick(self, batch: EventBatch) -> None:
         self.keep_time(batch)
@@ -95,21 +104,16 @@ class Ceo(Agent):
         """Recompute mode and budget for these runs; publish where either changed."""
         if run.size == 0:
             return
-        s = self.strategy
         cash = self.cash[run]
         crash = (self.crash_until[run] > self.day)
         # Nested wheres pick as np.select would (first condition wins), without its overhead on small arrays.
         mode = np.where(self.halted[run] | (cash < 0), HALT,
-                        np.where(crash, CRASH, np.where(cash < np.rint(s.cash_reserve[run] * 100), CAUTIOUS, NORMAL)))
-        factor = np.ones(run.size)
-        factor = np.where(mode == CAUTIOUS, s.cautious_budget_multiplier[run], factor)
-        crash_factor = np.where(self.follows("crash_reaction", "pause")[run], 0.0, s.crash_budget_multiplier[run])
-        factor = np.where(mode == CRASH, crash_factor, factor)
-        factor = np.where(mode == HALT, 0.0, factor)
+                        np.where(crash, CRASH, np.where(cash < self._reserve_cents[run], CAUTIOUS, NORMAL)))
+        factor = self._mode_factor[run, mode]
         factor *= np.where(self.shift_until[run] > self.day, self.shift_factor[run], 1.0)
         budget = np.floor(self.base_budget[run] * factor).astype(np.int64)
         changed = (mode != self.mode[run]) | (budget != self.budget[run])
         self.mode[run], self.budget[run] = mode, budget
         rows = run[changed]
         self.emit("STRATEGY_UPDATED", rows, risk_mode=mode[changed], daily_ad_budget_cents=budget[changed],
-                  max_active_products=s.max_active_products[rows])
+                  max_active_products=self.strategy.max_active_products[rows])

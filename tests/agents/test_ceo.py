@@ -66,6 +66,8 @@ def test_below_the_cash_reserve_the_ceo_turns_cautious_and_halves_the_budget(
     np.testing.assert_array_equal(update["risk_mode"], [CAUTIOUS, NORMAL])
     np.testing.assert_array_equal(update["daily_ad_budget_cents"], [3000, 6000])
     np.testing.assert_array_equal(update["max_active_products"], [3, 3])
+    # The reserve and the mode factors follow from the strategy: not state a snapshot keeps.
+    assert not {"_reserve_cents", "_mode_factor"} & set(cohort.agents["ceo"].snapshot())
 
 
 def test_user_commands_pause_resume_and_set_the_budget_and_unknown_ones_escalate(
