@@ -199,7 +199,7 @@ def one_round(paths: set[str], args: argparse.Namespace, config: Any, runs: list
         report("c", f"ds1ray sweep on local Ray, {c_entry['cpus']} CPUs, {c_entry['cohorts']} cohorts "
                     f"(Ray start-up {c_entry['ray_start_seconds']:.1f} s, not counted)", c_entry, n * days)
         print(f"    cohort compute in the workers: {c_entry['cohort_seconds']} s; sweep phases: "
-              f"{c_entry['timings']}")
+              f"{c_entry['timings']}; outside the cohorts: {c_entry['overhead_seconds']} s")
     if "b" in measured_round and "c" in measured_round:
         print(f"    this round's (c)/(b): {measured_round['b']['seconds'] / measured_round['c']['seconds']:.2f}")
     return measured_round
@@ -217,10 +217,19 @@ def run_sweep_path(experiment_path: Path, out: Path, cohort_size: int | None, re
         ray_start = time.perf_counter() - started
         cpus = int(ray.cluster_resources().get("CPU", 1))
         try:
+            sweep_started = time.time()
             summary = run_sweep(experiment_path, out_dir=out, cohort_size=cohort_size, progress=False)
+            sweep_finished = time.time()
         finally:
             ray.shutdown()
     manifest = json.loads((out / "manifest.json").read_text())
+    cohorts = manifest.get("cohorts", [])
+    # Where (c)'s time goes besides simulating: until the first worker starts its cohort, and after
+    # the last one ends (result transfer, the last cohort's files and rows, runs.parquet, manifest).
+    overhead = {
+        "until_first_cohort_starts": min(c["worker_started_at"] for c in cohorts) - sweep_started,
+        "after_last_cohort_ends": sweep_finished - max(c["worker_finished_at"] for c in cohorts),
+    }
     entry = {
         "seconds": summary.seconds,
         # Each cohort's own compute time inside its worker: the rest of (c) is Ray and file overhead.
@@ -230,6 +239,7 @@ def run_sweep_path(experiment_path: Path, out: Path, cohort_size: int | None, re
         "cohorts": summary.cohorts,
         "runs": summary.runs,
         "timings": {k: round(v, 3) for k, v in summary.timings.items()},
+        "overhead_seconds": {k: round(v, 3) for k, v in overhead.items()},
         "peak_memory_bytes": memory.peak,
     }
     results["c"] = entry

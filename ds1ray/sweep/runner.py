@@ -248,6 +248,9 @@ def _cohort_info(cohort: Cohort, info: dict[str, Any], order: dict[str, int]) ->
         "node": info.get("node"),
         "pid": info.get("pid"),
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        # The worker's own clock (Unix seconds): when its simulation of the cohort began and ended.
+        "worker_started_at": round(float(info.get("started_at", 0.0)), 3),
+        "worker_finished_at": round(float(info.get("finished_at", 0.0)), 3),
     }
 
 

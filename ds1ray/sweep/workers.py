@@ -120,14 +120,15 @@ class CohortWorker:
     def simulate(self, config: Any, runs: Sequence[RunSpec], days: int) -> tuple[CohortResult, dict[str, Any]]:
         from ds1ray.cohort import Cohort as SimulatedCohort
 
-        started = time.perf_counter()
+        started, started_at = time.perf_counter(), time.time()
         self._days_done = 0
         simulation = SimulatedCohort(config, list(runs), days)
         while simulation.day < days:
             simulation.step()
             self._days_done = simulation.day
         result = simulation.result()
-        info = {"seconds": time.perf_counter() - started, "pid": os.getpid(), "node": _node_id()}
+        info = {"seconds": time.perf_counter() - started, "pid": os.getpid(), "node": _node_id(),
+                "started_at": started_at, "finished_at": time.time()}
         return result, info
 
     def days_done(self) -> int:
