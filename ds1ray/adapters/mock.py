@@ -17,6 +17,12 @@ from ds1ray.market.world import World
 from ds1ray.seeding import counter
 
 
+def _read_only(array: I64) -> I64:
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
 class _OnWorld:
     def __init__(self, world: World) -> None:
         self.world = world
@@ -102,8 +108,11 @@ class MockAds(_OnWorld):
         self.world.set_budgets(run, product, daily_budget_cents)
 
     def insights(self) -> tuple[I64, I64, I64]:
+        # Read-only views, not copies: the world replaces its totals rather than changing them, so a view
+        # keeps the values it was read with. Copying three runs × slots arrays cost every caller (marketing
+        # reads its spend several times a day) time in proportion to the cohort, whatever runs it asked about.
         w = self.world
-        return w.spend_total.copy(), w.impressions_total.copy(), w.clicks_total.copy()
+        return _read_only(w.spend_total), _read_only(w.impressions_total), _read_only(w.clicks_total)
 
 
 class MockEmail(_OnWorld):

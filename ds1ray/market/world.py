@@ -310,7 +310,9 @@ class World:
         # Ad funnel: spend → adstock → Hill saturation → impressions (CPM) → clicks (CTR).
         spend = np.where(open_, self.budget, 0)
         self.ledger.post_all("ad_spend", spend.sum(axis=1))
-        self.spend_total += spend
+        # The running totals are replaced, never changed in place: the ad platform hands out read-only views
+        # of them (its insights), which must stay what they were when read.
+        self.spend_total = self.spend_total + spend
         self.adstock = spend / 100.0 + f.adstock_decay * self.adstock
         effective = f.adstock_kept * self.adstock
         with np.errstate(divide="ignore"):
@@ -321,8 +323,8 @@ class World:
         ctr = f.ctr_appeal * (0.3 + 0.7 * heat)
         u = self._demand_uniforms(d)
         clicks = draws.poisson(u[..., 0], impressions * ctr)
-        self.impressions_total += np.rint(impressions).astype(np.int64)
-        self.clicks_total += clicks
+        self.impressions_total = self.impressions_total + np.rint(impressions).astype(np.int64)
+        self.clicks_total = self.clicks_total + clicks
 
         organic_rate = cat.organic_peak * heat * shock_traffic
         organic = np.where(open_, draws.poisson(u[..., 1], organic_rate), 0)

@@ -90,3 +90,8 @@ def test_the_adapters_agree_with_each_other_through_the_shared_world(world: Worl
     np.testing.assert_array_equal(cost, world.catalog.landed_cost_cents()[run, product])
     prices = competitor.prices(run, product)
     np.testing.assert_array_equal(prices, np.rint(world.catalog.market_price(0)[run, product] * 100))
+    # Insights are read-only and keep the values they were read with when the ads run another day.
+    assert not spend.flags.writeable
+    world.begin_day(1)
+    shop.poll()
+    assert spend[0, 3] == 5000 and ads.insights()[0][0, 3] == 10_000
