@@ -64,8 +64,10 @@ class Research(Agent):
     def _scan(self, run: np.ndarray) -> None:
         s = self.strategy
         due = (self.day - self.last_scan[run] >= s.scan_every_days[run]) | self.forced[run]
-        free = self.max_active[run] - self.testing[run].sum(axis=1)
-        run = run[due & (free > 0)]
+        if not due.any():  # most days for most runs: no portfolio room counted for runs that do not scan
+            return
+        run = run[due]
+        run = run[self.max_active[run] - self.testing[run].sum(axis=1) > 0]
         if run.size == 0:
             return
         self.last_scan[run] = self.day
