@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ds1ray.agents.base import Agent
+from ds1ray.agents.base import Agent, AgentContext
 from ds1ray.agents.strategies import SupportStrategy
 from ds1ray.events.batch import EventBatch
 from ds1ray.events.contracts import REFUND_REASON_CODES, RESOLUTION_CODES, TICKET_REASON_CODES
@@ -30,20 +30,31 @@ QUESTION, LATE, DEFECT, RETURN, SUPPLIER_FAILURE = (
 REPLIED, REFUNDED = RESOLUTION_CODES.index("replied"), RESOLUTION_CODES.index("refunded")
 # Ticket reason → refund reason code.
 REFUND_REASON = np.array([REFUND_REASON_CODES.index(r) for r in TICKET_REASON_CODES], np.int64)
+# Per policy, the ticket reasons it refunds whatever the delay (`threshold` refunds late orders by their delay).
+REFUNDED_REASONS = {"always": (LATE, DEFECT, RETURN), "late_or_defect": (LATE, DEFECT), "threshold": (DEFECT,),
+                    "never": ()}
 
 
 class Support(Agent):
     id = "support"
     Strategy = SupportStrategy
+    _GIVEN = Agent._GIVEN | {"_refunds_reason", "_refund_after_days_late"}  # follow from the strategy
+
+    def __init__(self, ctx: AgentContext) -> None:
+        super().__init__(ctx)
+        # Per run, fixed for the cohort's life: which ticket reasons its policy refunds (a column per reason),
+        # and after how many days late a late order is refunded (never, but under `threshold`).
+        self._refunds_reason = np.zeros((self.runs, len(TICKET_REASON_CODES)), bool)
+        for policy, reasons in REFUNDED_REASONS.items():
+            follows = self.follows("refund_policy", policy)
+            for reason in reasons:
+                self._refunds_reason[follows, reason] = True
+        self._refund_after_days_late = np.where(self.follows("refund_policy", "threshold"),
+                                                self.strategy.refund_after_days_late, np.inf)
 
     def on_ticket_created(self, batch: EventBatch) -> None:
         run, reason, late = batch.run, batch["reason"], batch["days_late"]
-        complaint = (reason == LATE) | (reason == DEFECT)
-        # A run has one policy, so the policies' refunds can be or-ed (np.select is dear on small arrays).
-        policy = lambda choice: self.follows("refund_policy", choice)[run]  # noqa: E731
-        refund = (policy("always") & (complaint | (reason == RETURN))) | (policy("late_or_defect") & complaint) | (
-            policy("threshold") & ((reason == DEFECT) | ((reason == LATE) & (
-                late > self.strategy.refund_after_days_late[run]))))
+        refund = self._refunds_reason[run, reason] | ((reason == LATE) & (late > self._refund_after_days_late[run]))
         apology = reason == SUPPLIER_FAILURE
         refund &= ~apology  # already refunded by ops: never a second time
         wants_ai = self.strategy.use_ai_replies[run] & ~apology

@@ -82,6 +82,8 @@ def test_policies_apply_per_run_inside_one_batch(cohort_on_day_zero: Callable[..
     assert resolution is not None
     for run, policy in enumerate(policies):
         np.testing.assert_array_equal(resolution["action"][resolution.run == run] == REFUNDED, EXPECTED[policy])
+    # Which reasons each run refunds follows from its strategy: not state a snapshot keeps.
+    assert not {"_refunds_reason", "_refund_after_days_late"} & set(cohort.agents["support"].snapshot())
 
 
 def test_every_ticket_gets_a_reply_ai_written_when_the_budget_allows(
