@@ -36,6 +36,7 @@ _REASON = {name: i for i, name in enumerate(TICKET_REASON_CODES)}
 _REFUND = {name: i for i, name in enumerate(REFUND_REASON_CODES)}
 _SOOTHING = tuple(_REFUND[r] for r in ("return", "late", "defect"))
 _ORDER_BITS = 40  # order ids per run stay far below 2**40
+_QUOTE_ERRORS = np.arange(2)  # the counter's last part in `quotes`: 0 for the delivery days, 1 for the rating
 DAILY_KPIS = ("cash", "revenue", "ad_spend", "orders", "sessions", "checkouts", "refunds", "tickets",
               "active_products", "roas")
 
@@ -440,14 +441,15 @@ class World:
         cat = self.catalog
         cost = cat.unit_cost_cents[run, product] + cat.ship_cost_cents[run, product]
         tiers = np.arange(len(SUPPLIER_TIERS))[None, :]
-        noise = self.market.suppliers.quote_noise[run][:, None]
-        u = self.streams["quotes"].uniform(counter(product[:, None], tiers, 0, bits=(24, 16, 8)), rows=run)
-        days = (cat.processing_days[run, product] + cat.shipping_days[run, product]) \
-            * draws.lognormal(u, 1.0, noise)
+        noise = self.market.suppliers.quote_noise[run][:, None, None]
+        # Both errors (the days' on the last axis at 0, the rating's at 1) drawn with one counter, one
+        # uniform and one log-normal call: each element is what its own call gave (a quote is asked for daily).
+        errors = draws.lognormal(self.streams["quotes"].uniform(
+            counter(product[:, None, None], tiers[..., None], _QUOTE_ERRORS, bits=(24, 16, 8)), rows=run), 1.0, noise)
+        days = (cat.processing_days[run, product] + cat.shipping_days[run, product]) * errors[..., 0]
         trouble = cat.defect_rate[run, product] + cat.failure_rate[run, product] \
             + cat.stockout_rate[run, product] * cat.stockout_days[run, product] / 30.0
-        u2 = self.streams["quotes"].uniform(counter(product[:, None], tiers, 1, bits=(24, 16, 8)), rows=run)
-        rating = np.clip(1.0 - trouble * draws.lognormal(u2, 1.0, noise), 0.0, 1.0)
+        rating = np.clip(1.0 - trouble * errors[..., 1], 0.0, 1.0)
         return cost, days, rating
 
     def in_stock(self, run: I64, product: I64) -> B:

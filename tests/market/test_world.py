@@ -253,3 +253,21 @@ def test_an_idempotent_world_answers_a_repeated_fulfilment_order_once(config: Co
         batch = world.shipped_today()
         shipped += [] if batch is None else batch["order_id"].tolist()
     assert sorted(shipped) == np.nonzero(first.accepted)[0].tolist()  # each accepted order ships once
+
+
+def test_a_quote_is_the_same_asked_alone_or_with_others_and_its_errors_are_drawn_apart(make_world: MakeWorld) -> None:
+    world = make_world([RunSpec("world", s, "a", CALM) for s in range(3)], 30)
+    run, product = np.array([0, 1, 2, 2]), np.array([3, 3, 0, 5])
+    together = world.quotes(run, product)
+    for row in range(run.size):
+        alone = world.quotes(run[row:row + 1], product[row:row + 1])
+        for quoted, single in zip(together, alone, strict=True):
+            np.testing.assert_array_equal(quoted[row], single[0])
+    # The delivery days' error and the rating's come from different counters: a perfect supplier's
+    # rating would otherwise be a function of its days.
+    cat = world.catalog
+    days_error = together[1] / (cat.processing_days[run, product] + cat.shipping_days[run, product])
+    trouble = cat.defect_rate[run, product] + cat.failure_rate[run, product] \
+        + cat.stockout_rate[run, product] * cat.stockout_days[run, product] / 30.0
+    rating_error = (1.0 - together[2]) / np.maximum(trouble, 1e-12)
+    assert not np.allclose(days_error, rating_error)
