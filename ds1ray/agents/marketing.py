@@ -67,8 +67,10 @@ class Marketing(Agent):
 
     def on_optimization_tick(self, batch: EventBatch) -> None:
         self.keep_time(batch)
-        self._kill_losers(batch.run)
-        self._allocate(batch.run)
+        # One read of the ads' spend for both: stopping campaigns changes budgets, not what was spent.
+        measured = self._roas(batch.run)
+        self._kill_losers(batch.run, measured)
+        self._allocate(batch.run, measured=measured)
 
     def on_checkout_started(self, batch: EventBatch) -> None:
         paid = batch["channel"] == PAID
@@ -105,8 +107,8 @@ class Marketing(Agent):
         roas = np.where(dollars > 0, self.revenue[run] / 100.0 / np.maximum(dollars, 1e-9), np.nan)
         return roas, dollars
 
-    def _kill_losers(self, run: np.ndarray) -> None:
-        roas, spend = self._roas(run)
+    def _kill_losers(self, run: np.ndarray, measured: tuple[np.ndarray, np.ndarray]) -> None:
+        roas, spend = measured
         s = self.strategy
         # roas is NaN exactly where nothing was spent, and counts as 0 there (np.nan_to_num, without its overhead).
         losing = (self.status[run] == ACTIVE) & (spend >= s.kill_after_spend[run][:, None]) & (
@@ -125,8 +127,9 @@ class Marketing(Agent):
         self.emit("CAMPAIGN_OPTIMIZED", run, product=product, daily_budget_cents=0, status=status)
         self._allocate(run)
 
-    def _weights(self, run: np.ndarray, active: np.ndarray) -> np.ndarray:
-        roas, spend = self._roas(run)
+    def _weights(self, run: np.ndarray, active: np.ndarray, measured: tuple[np.ndarray, np.ndarray] | None
+                 ) -> np.ndarray:
+        roas, spend = self._roas(run) if measured is None else measured
         weight = np.ones(roas.shape)  # `equal`
         # Each rule's weights only for the runs that follow it: every weight is a function of its own
         # cell (the bandit's draws too), whoever else is computed. A rule no run follows costs nothing.
@@ -168,13 +171,16 @@ class Marketing(Agent):
                                                rows=run)
         return np.square(draws.lognormal(u, shrunk, sigma))
 
-    def _allocate(self, run: np.ndarray, created: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+    def _allocate(self, run: np.ndarray, created: tuple[np.ndarray, np.ndarray] | None = None,
+                  measured: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        """Split the runs' budgets over their live campaigns; `measured` is `_roas(run)` if the caller has it."""
         if run.size > 1 and not (run[1:] > run[:-1]).all():  # mostly already unique and sorted (a tick's runs)
             run = np.unique(run)
+            measured = None  # read for other rows
         if run.size == 0:
             return
         active = self.status[run] == ACTIVE
-        weight = self._weights(run, active)
+        weight = self._weights(run, active, measured)
         total = weight.sum(axis=1, keepdims=True)
         positive = total > 0
         share = np.where(positive, weight / np.where(positive, total, 1.0), 0.0)

@@ -182,3 +182,29 @@ def test_in_a_cohort_mixing_the_rules_each_run_allocates_as_it_would_alone(make_
         np.testing.assert_array_equal(together[i], budgets([i])[0])
     assert not np.array_equal(together[0], together[1])  # the bandit's draws are not an equal split
     assert not np.array_equal(together[2], together[1])  # nor are the greedy's ROAS-weighted shares
+
+
+class _CountingAds(RecordingAds):
+    def __init__(self, runs: int, products: int) -> None:
+        super().__init__(runs, products)
+        self.reads = 0
+
+    def insights(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        self.reads += 1
+        return super().insights()
+
+
+def test_an_optimization_tick_reads_the_ads_spend_once_for_the_kill_rule_and_the_allocation(
+        make_agent: MakeAgent) -> None:
+    ads = _CountingAds(2, 4)
+    runs = [RunSpec("mk", 0, "greedy", {"marketing.allocation": "roas_greedy", "marketing.kill_roas": 0.0}),
+            RunSpec("mk", 1, "greedy", {"marketing.allocation": "roas_greedy", "marketing.kill_roas": 0.0})]
+    agent = make_agent("marketing", runs, {"ads": ads})
+    _start(agent, 2)
+    ads.spend[:, :3] = 20_000
+    _sales(agent, 1, [10_000, 30_000, 60_000])
+    ads.reads = 0
+    agent.handle(EventBatch.of("OPTIMIZATION_TICK", [0, 1], day=1))
+    assert ads.reads == 1
+    # and what was read is what the allocation used: run 1's budgets follow its ROAS (0.5, 1.5, 3.0)
+    assert ads.budget[1, 2] > ads.budget[1, 1] > ads.budget[1, 0]
