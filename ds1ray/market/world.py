@@ -574,9 +574,9 @@ class World:
             raise KeyError(f"no AI fixture for task {task!r} (seeds/ai_fixtures.yaml)")
         spec, ai = self.ai_tasks[task], self.market.ai
         month = self.day // 30
-        new_month = self.ai_month != month
-        self.ai_tokens_this_month[new_month] = 0
-        self.ai_month[:] = month
+        if self.ai_month[0] != month:  # all runs turn the month together: nothing to reset on the other days
+            self.ai_tokens_this_month[self.ai_month != month] = 0
+            self.ai_month[:] = month
         tokens = spec.prompt_tokens + spec.completion_tokens
         used = self.ai_tokens_this_month[run] + (_rank_within_run(run) + 1) * tokens
         granted = self.alive[run] & (used <= np.asarray(ai.monthly_token_budget)[run])
@@ -589,7 +589,8 @@ class World:
                 + spec.completion_tokens * np.asarray(ai.output_price_per_million) * 1000).astype(np.int64)
         self.ai_nanodollars += served * cost
         self.ai_calls += served
-        self.ai_refused += np.bincount(run[~granted], minlength=self.runs)
+        if not granted.all():  # mostly every call is served
+            self.ai_refused += np.bincount(run[~granted], minlength=self.runs)
         return np.asarray(granted)
 
     # ---------------------------------------------------------------- results
