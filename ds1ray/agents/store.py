@@ -35,9 +35,12 @@ class Store(Agent):
         self.last_priced = np.zeros((n, m), np.int64)
 
     def on_supplier_order_placed(self, batch: EventBatch) -> None:
-        sourced = batch.take(batch["kind"] == SOURCING)
-        run, product = sourced.run, sourced["product"]
-        self.landed_cost[run, product] = sourced["unit_cost_cents"]
+        sourcing = batch["kind"] == SOURCING
+        if not sourcing.any():  # ops' fulfilment orders (a batch of thousands of rows daily): nothing to list
+            return
+        # The three columns needed, not a copy of the whole batch.
+        run, product = batch.run[sourcing], batch["product"][sourcing]
+        self.landed_cost[run, product] = batch["unit_cost_cents"][sourcing]
         new = ~self.listed[run, product] & ~self.retired[run, product]
         if (~new).any():
             again = ~new & self.listed[run, product]

@@ -99,3 +99,17 @@ def test_a_killed_campaign_takes_its_page_down_for_good(cohort_on_day_zero: Call
     assert world.listed[0, 0] and not world.listed[0, 1]
     again = store.handle(_sourced(np.zeros(1, np.int64), np.array([1]), np.array([700])))
     assert published(again, "PAGE_PUBLISHED") is None and not world.listed[0, 1]
+
+
+def test_only_sourcing_orders_list_products_and_set_their_landed_cost(cohort_on_day_zero: Callable[..., Cohort]) -> None:
+    cohort = cohort_on_day_zero([RunSpec("store", s, "m", {}) for s in range(2)])
+    store = cohort.agents["store"]
+    fulfilment = EventBatch.of("SUPPLIER_ORDER_PLACED", [0, 1], kind=1, product=[2, 3], supplier=0, order_id=[7, 8],
+                               unit_cost_cents=[500, 600], promised_days=20)
+    assert published(store.handle(fulfilment), "PAGE_PUBLISHED") is None
+    assert not store.listed.any() and not store.landed_cost.any()
+    mixed = EventBatch.concat([fulfilment, _sourced(np.array([1]), np.array([4]), np.array([900]))])
+    pages = published(store.handle(mixed), "PAGE_PUBLISHED")
+    assert pages is not None
+    assert pages.run.tolist() == [1] and pages["product"].tolist() == [4]
+    assert store.landed_cost[1, 4] == 900 and store.landed_cost.sum() == 900
