@@ -101,7 +101,8 @@ def test_a_killed_campaign_takes_its_page_down_for_good(cohort_on_day_zero: Call
     assert published(again, "PAGE_PUBLISHED") is None and not world.listed[0, 1]
 
 
-def test_only_sourcing_orders_list_products_and_set_their_landed_cost(cohort_on_day_zero: Callable[..., Cohort]) -> None:
+def test_only_sourcing_orders_list_products_and_set_their_landed_cost(
+        cohort_on_day_zero: Callable[..., Cohort]) -> None:
     cohort = cohort_on_day_zero([RunSpec("store", s, "m", {}) for s in range(2)])
     store = cohort.agents["store"]
     fulfilment = EventBatch.of("SUPPLIER_ORDER_PLACED", [0, 1], kind=1, product=[2, 3], supplier=0, order_id=[7, 8],
