@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from ds1ray.agents.store import FLOOR_OVER_COST
+from ds1ray.agents.store import FLOOR_OVER_COST, Store
 from ds1ray.cohort import Cohort
 from ds1ray.events.batch import EventBatch
 from ds1ray.events.contracts import CAMPAIGN_STATUS_CODES
@@ -105,6 +105,7 @@ def test_only_sourcing_orders_list_products_and_set_their_landed_cost(
         cohort_on_day_zero: Callable[..., Cohort]) -> None:
     cohort = cohort_on_day_zero([RunSpec("store", s, "m", {}) for s in range(2)])
     store = cohort.agents["store"]
+    assert isinstance(store, Store)
     fulfilment = EventBatch.of("SUPPLIER_ORDER_PLACED", [0, 1], kind=1, product=[2, 3], supplier=0, order_id=[7, 8],
                                unit_cost_cents=[500, 600], promised_days=20)
     assert published(store.handle(fulfilment), "PAGE_PUBLISHED") is None
