@@ -291,8 +291,9 @@ class World:
             rows = {"run": run[accepted], "order_id": order_id[accepted], "product": product[accepted],
                     "amount": amount_cents[accepted], "reason": reason[accepted]}
             self.ledger.post("refunds", rows["run"], rows["amount"])
-            self._today["refunds"] += np.bincount(rows["run"], minlength=self.runs)
-            self.totals["refunded_orders"] += np.bincount(rows["run"], minlength=self.runs)
+            per_run = np.bincount(rows["run"], minlength=self.runs)
+            self._today["refunds"] += per_run
+            self.totals["refunded_orders"] += per_run
             self._confirmations.append(rows)
             # A refunded complaint or return leaves the customer content again (compared, not np.isin: dear).
             reason = rows["reason"]
