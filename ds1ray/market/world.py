@@ -186,6 +186,9 @@ class World:
         self._choke_price = self.catalog.choke_multiple[:, None] * self.catalog.ref_price
         self._choke_price_cents = np.rint(self._choke_price * 100).astype(np.int64)
         self._funnel = _Funnel.of(market, self.catalog)
+        # What `end_day` charges and fades by, per run: fixed for the cohort's life, so computed once.
+        self._fixed_cost_cents = np.rint(money.fixed_cost_per_day * 100).astype(np.int64)
+        self._reputation_fade = 1.0 - 1.0 / np.asarray(market.conversion.reputation_memory_days)
         self.daily = {k: np.zeros((days, n), np.float64 if k == "roas" else np.int64) for k in DAILY_KPIS}
         self._today: dict[str, I64] = {}
 
@@ -202,11 +205,9 @@ class World:
     def end_day(self, day: int) -> None:
         """Fixed costs, AI cost, solvency; then the day's KPIs."""
         money = self.market.money
-        fixed = np.rint(money.fixed_cost_per_day * 100).astype(np.int64)
-        self.ledger.post_all("fixed_costs", np.where(self.alive, fixed, 0))
-        fade = 1.0 - 1.0 / np.asarray(self.market.conversion.reputation_memory_days)
-        self.unhappy *= fade
-        self.recent_orders *= fade
+        self.ledger.post_all("fixed_costs", np.where(self.alive, self._fixed_cost_cents, 0))
+        self.unhappy *= self._reputation_fade
+        self.recent_orders *= self._reputation_fade
         ai_cents = self.ai_nanodollars // 10_000_000
         self.ai_nanodollars -= ai_cents * 10_000_000
         self.ledger.post_all("ai_cost", ai_cents)
@@ -226,8 +227,8 @@ class World:
         for k in ("orders", "sessions", "checkouts", "refunds", "tickets"):
             record[k][day] = self._today[k]
         record["active_products"][day] = self.listed.sum(axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            record["roas"][day] = np.where(spend > 0, revenue / np.maximum(spend, 1), np.nan)
+        # Integer cents over at least 1: nothing to divide by zero, so no error state to enter.
+        record["roas"][day] = np.where(spend > 0, revenue / np.maximum(spend, 1), np.nan)
 
     def _close(self, failing: B, day: int) -> None:
         """A bankrupt business stops: pages down, ads off, nothing more happens to it."""
