@@ -186,8 +186,12 @@ class World:
         self._choke_price = self.catalog.choke_multiple[:, None] * self.catalog.ref_price
         self._choke_price_cents = np.rint(self._choke_price * 100).astype(np.int64)
         self._funnel = _Funnel.of(market, self.catalog)
-        # What `end_day` charges and fades by, per run: fixed for the cohort's life, so computed once.
+        # What `end_day` charges and fades by, and the fixed parts of the payment and chargeback fees (cents),
+        # per run: fixed for the cohort's life, so computed once (rounding per run, then gathered per order, is
+        # the same as gathering and then rounding).
         self._fixed_cost_cents = np.rint(money.fixed_cost_per_day * 100).astype(np.int64)
+        self._payment_fee_fixed_cents = np.rint(np.asarray(money.payment_fee_fixed) * 100).astype(np.int64)
+        self._chargeback_fee_cents = np.rint(np.asarray(money.chargeback_fee) * 100).astype(np.int64)
         self._reputation_fade = 1.0 - 1.0 / np.asarray(market.conversion.reputation_memory_days)
         self.daily = {k: np.zeros((days, n), np.float64 if k == "roas" else np.int64) for k in DAILY_KPIS}
         self._today: dict[str, I64] = {}
@@ -389,7 +393,7 @@ class World:
         amount = self.price[run, product]
         money = self.market.money
         fee = np.rint(amount * np.asarray(money.payment_fee_rate)[run]).astype(np.int64) \
-            + np.rint(np.asarray(money.payment_fee_fixed)[run] * 100).astype(np.int64)
+            + self._payment_fee_fixed_cents[run]
         self.ledger.post("revenue", run, amount)
         self.ledger.post("payment_fees", run, fee)
         customer = (mix64(self.streams["customers"].keys[run] + order_id.astype(np.uint64)) >> np.uint64(1))
@@ -421,7 +425,7 @@ class World:
                 self.charged_back.add(key)
                 keep[i] = True
         run, amount = due["run"][keep], due["amount"][keep]
-        fee = np.rint(np.asarray(self.market.money.chargeback_fee)[run] * 100).astype(np.int64)
+        fee = self._chargeback_fee_cents[run]
         self.ledger.post("chargebacks", run, amount + fee)
         self.totals["chargeback_orders"] += np.bincount(run, minlength=self.runs)
         return {"run": run, "order_id": due["order_id"][keep], "product": due["product"][keep], "amount": amount,
