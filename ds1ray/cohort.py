@@ -182,6 +182,9 @@ RUN_OUTCOMES = (*CATEGORIES, "net_profit", "starting_cash", "final_cash", "order
                 "refund_rate", "tickets")
 """The per-run outcome columns of the result-table contract, in order (docs/architecture.md)."""
 
+MONEY_KPIS = frozenset({"cash", "revenue", "ad_spend"})
+"""Daily KPIs the world keeps in cents and the result tables give in dollars."""
+
 
 def cohort_result(specs: Sequence[RunSpec], world: World, days_run: int) -> CohortResult:
     """The cohort's outcomes (docs/architecture.md) from a world after `days_run` days."""
@@ -196,10 +199,6 @@ def cohort_result(specs: Sequence[RunSpec], world: World, days_run: int) -> Coho
         days=days_run,
         daily_kpis={name: _run_by_run(world.daily[name][:days_run], name in MONEY_KPIS) for name in DAILY_KPIS},
     )
-
-
-MONEY_KPIS = frozenset({"cash", "revenue", "ad_spend"})
-"""Daily KPIs the world keeps in cents and the result tables give in dollars."""
 
 
 def _run_by_run(per_day: np.ndarray, cents: bool) -> np.ndarray:

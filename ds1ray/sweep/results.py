@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -145,11 +145,8 @@ def assemble(store: CohortStore, order: Mapping[str, int], keys: Sequence[str]) 
     (run, day), through one `ParquetWriter`. A sweep does the daily half while
     it runs (`DailyAssembly`); this is both halves at once, from the files.
     """
-    first_position = {key: min(order[run_id] for run_id in run_ids)
-                      for key, run_ids in store.done_run_ids().items() if key in keys}
-    with DailyAssembly(store, order, sorted(keys, key=first_position.__getitem__)) as daily:
-        for key in keys:
-            daily.add(key)
+    run_ids = {key: ids for key, ids in store.done_run_ids().items() if key in keys}
+    with DailyAssembly.of_cohorts(store, order, run_ids, done=keys) as daily:
         daily_rows = daily.finish()
     return assemble_runs(store, order, keys), daily_rows
 
@@ -192,6 +189,18 @@ class DailyAssembly:
         self._waiting: dict[str, pa.Table | None] = {}
         self._next = 0
         self.rows = 0
+
+    @classmethod
+    def of_cohorts(cls, store: CohortStore, order: Mapping[str, int], run_ids: Mapping[str, Sequence[str]],
+                   done: Collection[str]) -> DailyAssembly:
+        """The assembly of the cohorts in `run_ids` (key → its run ids), in order of their first run,
+        with the `done` ones already added (their rows are read from their cohort files)."""
+        first = {key: min(order[run_id] for run_id in ids) for key, ids in run_ids.items()}
+        assembly = cls(store, order, sorted(first, key=first.__getitem__))
+        for key in assembly.sequence:
+            if key in done:
+                assembly.add(key)
+        return assembly
 
     def __enter__(self) -> DailyAssembly:
         return self

@@ -108,7 +108,8 @@ def run_sweep(
     recorder = CohortRecorder.open(db_url) if db_url else None
     order = {run.run_id: position for position, run in enumerate(runs)}
     dtypes = parameter_dtypes(points, experiment.swept_paths())
-    done = _finished_runs(store, order)
+    finished = _finished_cohorts(store, order)
+    done = {run_id for run_ids in finished.values() for run_id in run_ids}
     pending = [run for run in runs if run.run_id not in done]
 
     meter = Progress(experiment.name, len(runs), experiment.days, enabled=progress)
@@ -127,7 +128,7 @@ def run_sweep(
                     timings["ray_start"] = cluster.start_seconds
                     size = cohort_size or default_cohort_size(len(runs), cluster.cpus)
                     cohorts = partition(pending, size, digest)
-                    assembly = unfinished.enter_context(_daily_assembly(store, order, done, cohorts))
+                    assembly = unfinished.enter_context(_daily_assembly(store, order, finished, cohorts))
                     pool = min(workers or cluster.cpus, len(cohorts))
                     meter.note(
                         f"{len(pending):,} runs to simulate in {len(cohorts)} cohort(s) of ≤ {size:,} "
@@ -135,11 +136,11 @@ def run_sweep(
                     )
                     meter.start(already_done=len(done))
                     simulate_started = time.perf_counter()
-                    finished = run_cohorts(cohorts, config, experiment.days, pool, on_wait=meter.in_flight)
+                    simulated = run_cohorts(cohorts, config, experiment.days, pool, on_wait=meter.in_flight)
                     # Appending to daily.parquet and writing the cohort's own files are two Parquet encodes
                     # (pyarrow releases the GIL): done side by side, the last cohort's tail is one encode long.
                     appender = unfinished.enter_context(ThreadPoolExecutor(1, thread_name_prefix="daily"))
-                    for cohort, result, info in finished:
+                    for cohort, result, info in simulated:
                         daily = daily_table(result)
                         appended = appender.submit(assembly.add, cohort.key, daily)
                         runs_df = _with_parameters(cohort, result, dtypes)
@@ -164,7 +165,7 @@ def run_sweep(
         assemble_started = time.perf_counter()
         keys = store.done_keys()
         if assembly is None:  # nothing was left to simulate: the whole table comes from the cohort files
-            assembly = unfinished.enter_context(_daily_assembly(store, order, done, []))
+            assembly = unfinished.enter_context(_daily_assembly(store, order, finished, []))
         assembly.finish()
         assemble_runs(store, order, keys)
     timings["assemble"] = time.perf_counter() - assemble_started
@@ -190,10 +191,10 @@ def run_sweep(
     )
 
 
-def _finished_runs(store: CohortStore, order: dict[str, int]) -> dict[str, str]:
-    """Run id → the key of the finished cohort that holds it."""
-    done: dict[str, str] = {}
-    for key, run_ids in store.done_run_ids().items():
+def _finished_cohorts(store: CohortStore, order: dict[str, int]) -> dict[str, list[str]]:
+    """Key → run ids of every finished cohort in the folder (all of them this experiment's runs)."""
+    finished = store.done_run_ids()
+    for key, run_ids in finished.items():
         unknown = [run_id for run_id in run_ids if run_id not in order]
         if unknown:
             raise UserError(
@@ -201,22 +202,14 @@ def _finished_runs(store: CohortStore, order: dict[str, int]) -> dict[str, str]:
                 "which this experiment does not have; "
                 "pass --force to discard the folder's results"
             )
-        done.update(dict.fromkeys(run_ids, key))
-    return done
+    return finished
 
 
-def _daily_assembly(store: CohortStore, order: dict[str, int], done: dict[str, str],
+def _daily_assembly(store: CohortStore, order: dict[str, int], finished: dict[str, list[str]],
                     cohorts: list[Cohort]) -> DailyAssembly:
-    """The daily table's assembly, cohorts ordered by their first run, with the finished ones added."""
-    first: dict[str, int] = {}
-    for run_id, key in done.items():
-        first[key] = min(first.get(key, order[run_id]), order[run_id])
-    for cohort in cohorts:
-        first[cohort.key] = min(order[run.run_id] for run in cohort.runs)
-    assembly = DailyAssembly(store, order, sorted(first, key=first.__getitem__))
-    for key in sorted(set(done.values()), key=first.__getitem__):
-        assembly.add(key)
-    return assembly
+    """The daily table's assembly over the finished cohorts and those about to run."""
+    run_ids = {**finished, **{cohort.key: cohort.run_ids for cohort in cohorts}}
+    return DailyAssembly.of_cohorts(store, order, run_ids, done=finished)
 
 
 def parameter_dtypes(points: list[Point], paths: list[str]) -> dict[str, Any]:
