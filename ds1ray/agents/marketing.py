@@ -49,8 +49,12 @@ class Marketing(Agent):
         self.orders = np.zeros((n, m), np.int64)
         self.carts = np.zeros((n, m), np.int64)
         self.spend = np.zeros((n, m), np.int64)
-        self._rule: np.ndarray | None = None  # derived from the strategy on first use (`_allocation_rule`)
-        self._rules_used: list[bool] = []
+        # Per run, the index of its allocation rule in ALLOCATION_RULES, and which rules some run follows
+        # (fixed for the cohort's life: strategies do not change).
+        self._rule = np.zeros(n, np.int64)
+        for code, name in enumerate(ALLOCATION_RULES):
+            self._rule[self.follows("allocation", name)] = code
+        self._rules_used = [bool((self._rule == code).any()) for code in range(len(ALLOCATION_RULES))]
 
     def on_page_published(self, batch: EventBatch) -> None:
         run, product = batch.run, batch["product"]
@@ -133,8 +137,7 @@ class Marketing(Agent):
         weight = np.ones(roas.shape)  # `equal`
         # Each rule's weights only for the runs that follow it: every weight is a function of its own
         # cell (the bandit's draws too), whoever else is computed. A rule no run follows costs nothing.
-        rule = self._allocation_rule()
-        rules = rule[run]
+        rules = self._rule[run]
         if self._rules_used[GREEDY]:
             greedy = rules == GREEDY
             if greedy.any():
@@ -144,15 +147,6 @@ class Marketing(Agent):
             if bandit.any():
                 weight[bandit] = self._bandit_weights(run[bandit], spend[bandit])
         return np.where(active, weight, 0.0)
-
-    def _allocation_rule(self) -> np.ndarray:
-        """Per run, the index of its allocation rule in ALLOCATION_RULES (fixed for the cohort's life)."""
-        if self._rule is None:
-            self._rule = np.zeros(self.runs, np.int64)
-            for code, name in enumerate(ALLOCATION_RULES):
-                self._rule[self.follows("allocation", name)] = code
-            self._rules_used = [bool((self._rule == code).any()) for code in range(len(ALLOCATION_RULES))]
-        return self._rule
 
     def _greedy_weights(self, run: np.ndarray, roas: np.ndarray, spend: np.ndarray) -> np.ndarray:
         """ROAS^k, with campaigns too young to judge counted at no less than the prior ROAS."""

@@ -36,10 +36,9 @@ def _column_dtype(event_type: str, field: str) -> Any:
     return _COLUMNS[event_type][field]
 
 
-def _is_column(raw: object, dtype: Any, shape: tuple[int, ...] | None = None) -> TypeGuard[NDArray[Any]]:
-    """Whether `raw` is a 1-D array of `dtype` (and of `shape`, if given)."""
-    return (type(raw) is np.ndarray and raw.ndim == 1 and raw.dtype == dtype
-            and (shape is None or raw.shape == shape))
+def _is_column(raw: object, dtype: Any) -> TypeGuard[NDArray[Any]]:
+    """Whether `raw` is a 1-D array of `dtype`."""
+    return type(raw) is np.ndarray and raw.ndim == 1 and raw.dtype == dtype
 
 
 def _column(event_type: str, name: str, value: ArrayLike, dtype: Any, run: NDArray[np.int64]) -> NDArray[Any]:
