@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -136,19 +136,23 @@ def run_sweep(
                     )
                     meter.start(already_done=len(done))
                     simulate_started = time.perf_counter()
-                    simulated = run_cohorts(cohorts, config, experiment.days, pool, on_wait=meter.in_flight)
                     # Appending to daily.parquet and writing the cohort's own files are two Parquet encodes
                     # (pyarrow releases the GIL): done side by side, the last cohort's tail is one encode long.
                     appender = unfinished.enter_context(ThreadPoolExecutor(1, thread_name_prefix="daily"))
-                    for cohort, result, info in simulated:
-                        daily = daily_table(result)
-                        appended = appender.submit(assembly.add, cohort.key, daily)
-                        runs_df = _with_parameters(cohort, result, dtypes)
-                        store.write(cohort.key, runs_df, daily, _cohort_info(cohort, info, order))
-                        if recorder is not None:
-                            recorder.record(experiment.name, identity, runs_df, result.daily, cohort.key)
-                        appended.result()
-                        meter.advance(len(cohort.runs))
+                    # Closed inside the Ray session, however the loop ends: the generator kills its actors as it
+                    # closes, and left to the garbage collector (after an interrupt) it did so once Ray was shut
+                    # down, where ray.kill starts or joins some other Ray and can hang the exit.
+                    with closing(run_cohorts(cohorts, config, experiment.days, pool,
+                                             on_wait=meter.in_flight)) as simulated:
+                        for cohort, result, info in simulated:
+                            daily = daily_table(result)
+                            appended = appender.submit(assembly.add, cohort.key, daily)
+                            runs_df = _with_parameters(cohort, result, dtypes)
+                            store.write(cohort.key, runs_df, daily, _cohort_info(cohort, info, order))
+                            if recorder is not None:
+                                recorder.record(experiment.name, identity, runs_df, result.daily, cohort.key)
+                            appended.result()
+                            meter.advance(len(cohort.runs))
             timings["simulate"] = time.perf_counter() - simulate_started if pending else 0.0
         except KeyboardInterrupt:
             meter.finish()

@@ -20,7 +20,7 @@ import os
 import socket
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -166,7 +166,7 @@ def run_cohorts(
     workers: int,
     *,
     on_wait: Callable[[float], None] = lambda run_days: None,
-) -> Iterator[tuple[Cohort, CohortResult, dict[str, Any]]]:
+) -> Generator[tuple[Cohort, CohortResult, dict[str, Any]], None, None]:
     """Simulate `cohorts` on `workers` actors; yields each as it finishes.
 
     While nothing finishes, about once a second, `on_wait` gets the run-days

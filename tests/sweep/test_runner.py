@@ -8,7 +8,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -16,6 +19,7 @@ import pytest
 from ds1ray.errors import UserError
 from ds1ray.sweep import load_results, run_sweep
 from ds1ray.sweep.results import CohortStore
+from ds1ray.sweep.workers import ClusterInfo
 from tests.sweep.conftest import WriteExperiment
 
 pytestmark = [pytest.mark.ray, pytest.mark.usefixtures("ray_cluster")]
@@ -139,6 +143,37 @@ def test_with_a_database_each_cohort_is_recorded_once_across_reruns(
         runs, daily = store.load_sweep("small")
     assert sorted(runs["run_id"]) == sorted(load_results(out).runs["run_id"])
     assert len(daily) == RUNS * 20
+
+
+def test_an_interrupted_sweep_stops_its_workers_before_its_ray_session_ends(
+    write_experiment: WriteExperiment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ds1ray.sweep import runner
+
+    events: list[str] = []
+
+    @contextmanager
+    def session(address: str | None) -> Iterator[ClusterInfo]:
+        try:
+            yield ClusterInfo(address=None, started_here=True, start_seconds=0.0, resources={"CPU": 2.0}, nodes=1)
+        finally:
+            events.append("session ended")  # where the real one shuts Ray down
+
+    def cohorts(cohorts: list[Any], *args: Any, **kwargs: Any) -> Iterator[Any]:
+        try:
+            yield cohorts[0], None, {}
+        finally:
+            events.append("workers stopped")  # where the real generator kills its actors
+
+    def interrupt(result: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "ray_session", session)
+    monkeypatch.setattr(runner, "run_cohorts", cohorts)
+    monkeypatch.setattr(runner, "daily_table", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(write_experiment(SMALL), out_dir=tmp_path / "out", progress=False)
+    assert events == ["workers stopped", "session ended"]
 
 
 def test_an_interrupted_sweep_keeps_finished_cohorts_and_resumes(
